@@ -1,0 +1,46 @@
+# flux-sidecar developer commands. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+TOKEN_FILE := .dev-token
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check format
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP) ## create .venv and install the package with its test and dev tools
+
+$(TOKEN_FILE):
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
+
+run: install $(TOKEN_FILE) ## serve on 127.0.0.1:5000 with the local backend and a development token
+	@echo "Development token (in $(TOKEN_FILE)): $$(cat $(TOKEN_FILE))"
+	@echo "Try:"
+	@echo "  curl -s -H \"Authorization: Bearer $$(cat $(TOKEN_FILE))\" -H 'Content-Type: application/json' -d '{\"command\": \"echo hello\"}' http://$(HOST):$(PORT)/api/v1/jobs"
+	@echo "API docs: http://$(HOST):$(PORT)/docs"
+	FLUX_SIDECAR_TOKEN_FILE=$(TOKEN_FILE) $(BIN)/flux-sidecar serve --backend local --host $(HOST) --port $(PORT)
+
+test: install ## run the whole test suite
+	$(BIN)/python -m pytest
+
+check: install ## lint, format check and type check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## apply the formatter and safe lint fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,69 @@
+"""The application factory: routers, the lifespan that owns every resource, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sidecar import __version__
+from sidecar.auth import Authenticator
+from sidecar.backends.base import JobBackend
+from sidecar.bodylimit import BodyLimitMiddleware
+from sidecar.config import Settings
+from sidecar.errors import install_error_handlers
+from sidecar.idempotency import IdempotencyStore
+from sidecar.lifecycle import Lifecycle
+from sidecar.routes import events, jobs, output, resources, system
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The Flux job API over REST, from a container beside the lead broker of a
+Flux Operator MiniCluster. Authenticate with `Authorization: Bearer <token>`
+(or HTTP Basic with the token as password).
+"""
+
+
+def create_app(
+    settings: Settings,
+    backend: JobBackend,
+    *,
+    request_exit: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the app; nothing runs until its lifespan starts."""
+    authenticator = Authenticator(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.lifecycle = Lifecycle()
+        await backend.start()
+        logger.info("serving the %s backend", backend.kind)
+        try:
+            yield
+        finally:
+            app.state.lifecycle.stopping.set()
+            await backend.close()
+
+    app = FastAPI(
+        title="flux-sidecar",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.backend = backend
+    app.state.authenticator = authenticator
+    app.state.idempotency = IdempotencyStore()
+    app.state.request_exit = request_exit
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(system.probes)
+    app.include_router(system.router)
+    app.include_router(jobs.router)
+    app.include_router(output.router)
+    app.include_router(events.router)
+    app.include_router(resources.router)
+    return app

@@ -1,0 +1,48 @@
+"""Settings: command line, then ``FLUX_SIDECAR_*``, then upstream flux-restful-api's names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TOKEN_FILE = Path("/var/run/secrets/flux-sidecar/token")
+DEFAULT_COMPLETION_FILE = Path("/mnt/flux/flux-operator-complete.txt")
+
+
+def _env(name: str, *upstream: str) -> AliasChoices:
+    # An explicit validation alias switches the prefix off, so name every spelling:
+    # ours, then upstream's as a fallback. Bare names (USER, PORT) must never match.
+    return AliasChoices(f"FLUX_SIDECAR_{name.upper()}", *upstream)
+
+
+class Settings(BaseSettings):
+    """Everything configurable; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FLUX_SIDECAR_", extra="ignore", populate_by_name=True
+    )
+
+    token: SecretStr | None = Field(None, validation_alias=_env("token", "FLUX_TOKEN"))
+    token_file: Path = Field(DEFAULT_TOKEN_FILE, validation_alias=_env("token_file"))
+    user: str | None = Field(None, validation_alias=_env("user", "FLUX_USER"))
+    auth: bool = Field(True, validation_alias=_env("auth", "FLUX_REQUIRE_AUTH"))
+    metrics_auth: bool = Field(False, validation_alias=_env("metrics_auth"))
+    secret_key: SecretStr | None = Field(
+        None, validation_alias=_env("secret_key", "FLUX_SECRET_KEY")
+    )
+    backend: Literal["flux", "local"] = Field("flux", validation_alias=_env("backend"))
+    host: str = Field("0.0.0.0", validation_alias=_env("host"))  # noqa: S104 - a pod serves its Service
+    port: int = Field(5000, ge=0, le=65535, validation_alias=_env("port"))
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("max_body_bytes"))
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", validation_alias=_env("log_level")
+    )
+    local_cores: int | None = Field(None, ge=1, validation_alias=_env("local_cores"))
+    completion_file: Path = Field(DEFAULT_COMPLETION_FILE, validation_alias=_env("completion_file"))
+    broker_wait_seconds: float = Field(600.0, ge=0, validation_alias=_env("broker_wait_seconds"))
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("request_timeout_seconds")
+    )

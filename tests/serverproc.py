@@ -1,0 +1,99 @@
+"""A real ``flux-sidecar serve`` process on a free loopback port, for process-level tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    token: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, timeout: float = 30.0) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout
+        )
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server not ready after {timeout}s:\n{log.read_text()}")
+
+
+@contextmanager
+def run_server(
+    tmp_path: Path,
+    token: str = "test-token-0123456789",
+    *,
+    args: tuple[str, ...] = ("--backend", "local"),
+    env: Mapping[str, str] | None = None,
+    token_file: Path | None = None,
+    wait: bool = True,
+) -> Iterator[ServerProcess]:
+    """Start the server; stop it (SIGTERM, then SIGKILL) when the block ends."""
+    port = free_port()
+    log = tmp_path / f"server-{port}.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_SIDECAR_")}
+    if token_file is None:
+        token_file = tmp_path / f"token-{port}"
+        token_file.write_text(token + "\n")
+    full_env.update(
+        FLUX_SIDECAR_TOKEN_FILE=str(token_file),
+        FLUX_SIDECAR_LOG_LEVEL="info",
+        PYTHONUNBUFFERED="1",
+    )
+    full_env.update(env or {})
+    command = [sys.executable, "-m", "sidecar", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*command, *args], stdout=out, stderr=subprocess.STDOUT, env=full_env
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if wait:
+            wait_ready(url, proc, log)
+        yield ServerProcess(url=url, token=token, proc=proc, log=log)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
