@@ -66,4 +66,5 @@ def create_app(
     app.include_router(output.router)
     app.include_router(events.router)
     app.include_router(resources.router)
+    # Further routers (metrics, compatibility, web page) are included below.
     return app

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TOKEN_FILE = Path("/var/run/secrets/flux-sidecar/token")
+DEFAULT_SECRET_KEY_FILE = Path("/var/run/secrets/flux-sidecar/secret-key")
 DEFAULT_COMPLETION_FILE = Path("/mnt/flux/flux-operator-complete.txt")
 
 
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, validation_alias=_env("secret_key", "FLUX_SECRET_KEY")
     )
+    secret_key_file: Path = Field(DEFAULT_SECRET_KEY_FILE, validation_alias=_env("secret_key_file"))
     backend: Literal["flux", "local"] = Field("flux", validation_alias=_env("backend"))
     host: str = Field("0.0.0.0", validation_alias=_env("host"))  # noqa: S104 - a pod serves its Service
     port: int = Field(5000, ge=0, le=65535, validation_alias=_env("port"))

@@ -12,6 +12,7 @@ class Lifecycle:
     def __init__(self) -> None:
         self.stopping = asyncio.Event()
         self.started = time.monotonic()
+        self.phase = "serving"
 
     @property
     def shutting_down(self) -> bool:
