@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from sidecar import __version__
 from sidecar.auth import Authenticator
@@ -16,7 +17,8 @@ from sidecar.config import Settings
 from sidecar.errors import install_error_handlers
 from sidecar.idempotency import IdempotencyStore
 from sidecar.lifecycle import Lifecycle
-from sidecar.routes import events, jobs, output, resources, system
+from sidecar.metrics import install_metrics
+from sidecar.routes import events, jobs, metrics, output, resources, shutdown, system
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ Flux Operator MiniCluster. Authenticate with `Authorization: Bearer <token>`
 def create_app(
     settings: Settings,
     backend: JobBackend,
+    registry: CollectorRegistry | None = None,
     *,
     request_exit: Callable[[], None] | None = None,
 ) -> FastAPI:
@@ -38,13 +41,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.lifecycle = Lifecycle()
+        lifecycle = Lifecycle(
+            backend,
+            request_exit,
+            completion_file=settings.completion_file,
+            broker_wait_seconds=settings.broker_wait_seconds,
+            broker_gone_seconds=settings.broker_gone_seconds,
+        )
+        app.state.lifecycle = lifecycle
         await backend.start()
+        lifecycle.start_watching()
         logger.info("serving the %s backend", backend.kind)
         try:
             yield
         finally:
-            app.state.lifecycle.stopping.set()
+            lifecycle.stopping.set()
+            await lifecycle.stop_watching()
             await backend.close()
 
     app = FastAPI(
@@ -66,5 +78,8 @@ def create_app(
     app.include_router(output.router)
     app.include_router(events.router)
     app.include_router(resources.router)
+    app.include_router(shutdown.router)
     # Further routers (metrics, compatibility, web page) are included below.
+    install_metrics(app, backend.kind, authenticator, registry)
+    app.include_router(metrics.router)
     return app

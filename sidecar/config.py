@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     local_cores: int | None = Field(None, ge=1, validation_alias=_env("local_cores"))
     completion_file: Path = Field(DEFAULT_COMPLETION_FILE, validation_alias=_env("completion_file"))
     broker_wait_seconds: float = Field(600.0, ge=0, validation_alias=_env("broker_wait_seconds"))
+    broker_gone_seconds: float = Field(120.0, ge=0, validation_alias=_env("broker_gone_seconds"))
     request_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("request_timeout_seconds")
     )

@@ -252,3 +252,27 @@ class Info(BaseModel):
 class Health(BaseModel):
     status: str
     detail: str | None = None
+
+
+class ShutdownRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["cancel", "drain", "now"] = Field(
+        "cancel",
+        description="cancel active jobs, drain (wait for them, then cancel), or now (leave "
+        "them to the broker)",
+    )
+    timeout_seconds: float = Field(
+        60.0, ge=0, le=86400, description="how long drain waits for active jobs"
+    )
+
+
+class ShutdownStatus(BaseModel):
+    phase: str = Field(
+        description="serving, starting, draining, cancelling, stopping-broker or exiting"
+    )
+    in_progress: bool
+    mode: Literal["cancel", "drain", "now"] | None = None
+    reason: str | None = Field(None, description="api, signal, completion-file or broker-gone")
+    started_at: float | None = None
+    elapsed: float | None = None
+    active_jobs: int | None = Field(None, description="jobs still active at the last check")

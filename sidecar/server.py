@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import socket
+from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from sidecar.app import create_app
 from sidecar.auth import Authenticator
@@ -52,13 +58,57 @@ def check_auth(settings: Settings) -> str | None:
     return None
 
 
+class SidecarServer(uvicorn.Server):
+    """uvicorn, with SIGTERM and SIGINT taking the sidecar's shutdown path.
+
+    uvicorn re-raises a captured signal after its graceful exit, so the
+    process would die of SIGTERM; Kubernetes counts that as a failure, while
+    a pod must complete. The signal starts the same sequence as the API
+    (streams close, then ``should_exit``) minus stopping the broker, and the
+    process exits 0.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+            return
+        lifecycle = getattr(self._app.state, "lifecycle", None)
+        if lifecycle is None or self._loop is None:
+            self.should_exit = True
+            return
+        logger.info("received %s", signal.Signals(sig).name)
+        self._loop.call_soon_threadsafe(
+            lambda: lifecycle.begin_shutdown("now", 0, stop_broker=False, reason="signal")
+        )
+
+
+def not_the_lead_pod() -> str | None:
+    """The completion index of a MiniCluster pod that is not the lead broker's, if any."""
+    index = os.environ.get("JOB_COMPLETION_INDEX", "").strip()
+    return index if index not in ("", "0") else None
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
+    index = not_the_lead_pod()
+    if index is not None:
+        # The sidecar runs in every MiniCluster pod; only the lead broker's serves.
+        logger.info("JOB_COMPLETION_INDEX=%s is not the lead broker pod: nothing to serve", index)
+        return 0
     problem = check_auth(settings)
     if problem is not None:
         logger.error("refusing to start: %s", problem)
         return 2
-    server: uvicorn.Server | None = None
+    server: SidecarServer | None = None
 
     def request_exit() -> None:
         if server is not None:
@@ -74,6 +124,6 @@ def serve(settings: Settings) -> int:
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    server = uvicorn.Server(config)
+    server = SidecarServer(config, app)
     server.run()
     return 0 if server.started else 1
