@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from sidecar import __version__
 from sidecar.auth import Authenticator
 from sidecar.backends.base import JobBackend
+from sidecar.backends.timeouts import TimeoutBackend
 from sidecar.bodylimit import BodyLimitMiddleware
 from sidecar.config import Settings
 from sidecar.errors import install_error_handlers
@@ -37,6 +38,7 @@ def create_app(
     request_exit: Callable[[], None] | None = None,
 ) -> FastAPI:
     """Build the app; nothing runs until its lifespan starts."""
+    backend = TimeoutBackend(backend, settings.request_timeout_seconds)
     authenticator = Authenticator(settings)
 
     @asynccontextmanager

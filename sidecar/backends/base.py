@@ -32,7 +32,9 @@ Stream = Literal["stdout", "stderr"]
 class JobBackend(Protocol):
     """What the sidecar needs from a Flux instance."""
 
-    kind: Literal["flux", "local"]
+    @property
+    def kind(self) -> Literal["flux", "local"]:
+        """Which backend this is."""
 
     async def start(self) -> None:
         """Acquire resources (threads, handles, watchers); called once by the lifespan."""
