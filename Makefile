@@ -33,7 +33,7 @@ run: install $(TOKEN_FILE) ## serve on 127.0.0.1:5000 with the local backend and
 	@echo "API docs: http://$(HOST):$(PORT)/docs"
 	FLUX_SIDECAR_TOKEN_FILE=$(TOKEN_FILE) $(BIN)/flux-sidecar serve --backend local --host $(HOST) --port $(PORT)
 
-test: install ## run the whole test suite
+test: install browser ## run the whole test suite
 	$(BIN)/python -m pytest
 
 check: install ## lint, format check and type check
@@ -44,3 +44,20 @@ check: install ## lint, format check and type check
 format: install ## apply the formatter and safe lint fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+.PHONY: browser
+CHROMIUM ?= /usr/bin/chromium
+
+# The browser tests drive Debian's chromium (never a downloaded browser build).
+# Installed only when missing and only as root (CI); otherwise those tests skip.
+browser: ## install Debian's chromium for the browser tests when missing (as root)
+	@if [ -x "$(CHROMIUM)" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get update -q && apt-get install -y -q chromium; } >/dev/null \
+			|| echo "chromium could not be installed: the browser tests will skip"; \
+	else \
+		echo "chromium is missing and this is not root: the browser tests will skip"; \
+	fi
