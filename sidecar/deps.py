@@ -12,6 +12,7 @@ from sidecar.config import Settings
 from sidecar.idempotency import IdempotencyStore
 from sidecar.jobid import parse_jobid
 from sidecar.lifecycle import Lifecycle
+from sidecar.metrics import SidecarMetrics
 
 
 def _backend(request: Request) -> JobBackend:
@@ -32,6 +33,11 @@ def _lifecycle(request: Request) -> Lifecycle:
 def _idempotency(request: Request) -> IdempotencyStore:
     store: IdempotencyStore = request.app.state.idempotency
     return store
+
+
+def _metrics(request: Request) -> SidecarMetrics:
+    metrics: SidecarMetrics = request.app.state.metrics
+    return metrics
 
 
 def _authenticator(request: Request) -> Authenticator:
@@ -56,5 +62,6 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 LifecycleDep = Annotated[Lifecycle, Depends(_lifecycle)]
 IdempotencyDep = Annotated[IdempotencyStore, Depends(_idempotency)]
 AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
+MetricsDep = Annotated[SidecarMetrics, Depends(_metrics)]
 JobIdDep = Annotated[int, Depends(_jobid)]
 AuthRequired = Depends(require_auth)

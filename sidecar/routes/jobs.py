@@ -7,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from sidecar.deps import AuthRequired, BackendDep, IdempotencyDep, JobIdDep, LifecycleDep
+from sidecar.deps import (
+    AuthRequired,
+    BackendDep,
+    IdempotencyDep,
+    JobIdDep,
+    LifecycleDep,
+    MetricsDep,
+)
 from sidecar.errors import InvalidRequest, InvalidSignal, ShuttingDown
 from sidecar.jobid import encode_f58
 from sidecar.models import (
@@ -47,6 +54,7 @@ async def submit_job(
     backend: BackendDep,
     lifecycle: LifecycleDep,
     store: IdempotencyDep,
+    metrics: MetricsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Job:
     """Submit a job: a command with its shape, or a complete jobspec."""
@@ -54,6 +62,7 @@ async def submit_job(
         raise ShuttingDown()
     if idempotency_key is None:
         job = await backend.submit(body)
+        metrics.jobs_submitted.inc()
     else:
         fingerprint = store.fingerprint(body.model_dump_json())
         job, replayed = await store.submit_once(
@@ -61,6 +70,8 @@ async def submit_job(
         )
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
+        else:
+            metrics.jobs_submitted.inc()
     response.headers["Location"] = f"/api/v1/jobs/{job.id_dec}"  # headers are latin-1: no ƒ
     return job
 
