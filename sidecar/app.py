@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -15,11 +16,11 @@ from sidecar.backends.base import JobBackend
 from sidecar.backends.timeouts import TimeoutBackend
 from sidecar.bodylimit import BodyLimitMiddleware
 from sidecar.config import Settings
-from sidecar.errors import install_error_handlers
+from sidecar.errors import document_errors, install_error_handlers
 from sidecar.idempotency import IdempotencyStore
 from sidecar.lifecycle import Lifecycle
 from sidecar.metrics import install_metrics
-from sidecar.routes import events, jobs, metrics, output, resources, shutdown, system
+from sidecar.routes import compat_v1, events, jobs, metrics, output, resources, shutdown, system, ui
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,13 @@ def create_app(
     app.state.request_exit = request_exit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(system.probes)
     app.include_router(system.router)
     app.include_router(jobs.router)
@@ -82,6 +90,8 @@ def create_app(
     app.include_router(resources.router)
     app.include_router(shutdown.router)
     # Further routers (metrics, compatibility, web page) are included below.
+    app.include_router(compat_v1.create_router(settings, authenticator))
     install_metrics(app, backend.kind, authenticator, registry)
     app.include_router(metrics.router)
+    app.include_router(ui.router)
     return app

@@ -29,6 +29,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sidecar.models import ErrorBody, FieldError, ValidationErrorBody
+
 logger = logging.getLogger(__name__)
 
 
@@ -134,6 +136,25 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         message = message.removeprefix("Value error, ")
         errors.append({"field": _field_name(tuple(err.get("loc", ()))), "message": message})
     return errors
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document describe the error bodies this module really sends."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "HTTPValidationError" in components:
+        components["HTTPValidationError"] = ValidationErrorBody.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components["HTTPValidationError"].pop("$defs", None)
+        components["FieldError"] = FieldError.model_json_schema()
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    components["ErrorBody"] = ErrorBody.model_json_schema()
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                if code.startswith(("4", "5")) and code != "422" and "content" not in response:
+                    response["content"] = {"application/json": {"schema": error_ref}}
+    return schema
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -59,7 +59,10 @@ def parse_duration(value: float | int | str) -> float:
 class JobRequest(BaseModel):
     """A job to submit: a command with its shape, or a complete Flux jobspec (exactly one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["command"]}, {"required": ["jobspec"]}]},
+    )
 
     command: list[str] | None = Field(
         None,
@@ -120,6 +123,23 @@ class JobRequest(BaseModel):
         if self.exclusive and self.nodes is None:
             raise ValueError("exclusive needs a node count ('nodes')")
         return self
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="the offending field, e.g. tasks or env.NAME")
+    message: str
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: what is wrong, field by field."""
+
+    errors: list[FieldError] = Field(default_factory=list)
 
 
 class JobException(BaseModel):
