@@ -23,6 +23,7 @@ RELEASE = "mc"
 NAMESPACE = "hpc"
 NOTES = "flux-sidecar/templates/NOTES.txt"
 SECRET_MOUNT = "/var/run/secrets/flux-sidecar"
+SIDECAR_CONTAINER = "flux-sidecar-api"
 
 Object = dict[str, Any]
 
@@ -78,7 +79,7 @@ class Rendered:
     @property
     def sidecar(self) -> Object:
         containers = self.one("MiniCluster")["spec"]["containers"]
-        found: Object = next(c for c in containers if c.get("name") == "flux-sidecar")
+        found: Object = next(c for c in containers if c.get("name") == SIDECAR_CONTAINER)
         return found
 
     @property

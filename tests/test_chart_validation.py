@@ -155,3 +155,22 @@ def test_service_links_cannot_override_settings(release: str) -> None:
     settings = _setting_names()
     assert "FLUX_SIDECAR_PORT" in settings
     assert _service_link_names(service).isdisjoint(settings)
+
+
+@pytest.mark.parametrize(
+    "release", ["flux-sidecar", "mc", "flux-sidecar-api-2"], ids=lambda name: f"release={name}"
+)
+def test_container_names_stay_distinct(release: str) -> None:
+    with helm.Chart.load(CHART) as chart:
+        rendered = chart.render({}, name=release, namespace="hpc", is_install=True)
+    minicluster = yaml.safe_load(rendered["flux-sidecar/templates/minicluster.yaml"])
+    # The operator names the broker's container after the MiniCluster.
+    names = [
+        c.get("name") or minicluster["metadata"]["name"] for c in minicluster["spec"]["containers"]
+    ]
+    assert len(set(names)) == len(names) == 2
+
+
+def test_release_named_like_the_sidecar_container_is_refused() -> None:
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmRenderError, match="release name"):
+        chart.render({}, name="flux-sidecar-api", namespace="hpc", is_install=True)

@@ -59,6 +59,15 @@ the pods' job-name label and hostnames ("<name>-<index>"), after it.
 {{- end }}
 
 {{/*
+The sidecar's container name. Fixed, for `kubectl logs -c`; it differs from the
+chart name because the operator renames the broker's container to the
+MiniCluster's name, which is the release name (often "flux-sidecar").
+*/}}
+{{- define "flux-sidecar.containerName" -}}
+flux-sidecar-api
+{{- end }}
+
+{{/*
 The Service. Kubernetes gives every pod "<SERVICE>_PORT=tcp://..." variables
 for each Service in its namespace: a Service called "flux-sidecar" would set
 FLUX_SIDECAR_PORT and break the sidecar's own setting of that name. The "-api"
