@@ -12,7 +12,7 @@ PORT ?= 5000
 .PHONY: help install run test check format
 
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,22 @@ browser: ## install Debian's chromium for the browser tests when missing (as roo
 	else \
 		echo "chromium is missing and this is not root: the browser tests will skip"; \
 	fi
+
+.PHONY: image manifests e2e
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= flux-sidecar:$(VERSION)
+# Empty: the Dockerfile's pinned default. Else fluxrm/flux-core:<distro>-v<release>,
+# the release nearest the broker's `flux version` (README, "Deploy on Kubernetes").
+FLUX_IMAGE ?=
+
+image: ## build the container image IMAGE (FLUX_IMAGE=... picks the Flux release)
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine here (docker info failed); build where Docker runs" >&2; exit 1; }
+	docker build $(if $(FLUX_IMAGE),--build-arg FLUX_IMAGE=$(FLUX_IMAGE)) --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+manifests: install ## re-render manifests/ from the chart's defaults (release flux-sidecar)
+	$(BIN)/python -m tests.test_manifests
+
+# Creates and deletes a kind cluster; skips with one line where Docker or kind is missing.
+e2e: install ## kind end-to-end: operator, image, chart, job, metrics, shutdown (needs Docker and kind)
+	$(BIN)/python -m pip install --quiet -e '.[e2e]'
+	RUN_E2E=1 $(BIN)/python -m pytest -m e2e -rs tests/e2e
