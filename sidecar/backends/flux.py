@@ -1,0 +1,459 @@
+"""The flux backend: the ``JobBackend`` contract over the Flux Python bindings.
+
+One reactor thread owns the Flux handle (``flux_worker``); every method here
+queues an operation on it and awaits the answer, so the event loop never waits
+on Flux and many requests are in flight on the handle at once (submissions
+are ``submit_async`` futures, not a lock around ``submit``). Jobs come from
+job-list (``job_list`` with filters and a submit-time window pushed down, see
+``flux_jobs``; ``job_list_id`` for one job; ``job-list.job-stats`` for counts),
+output and per-job events from eventlog watches (``flux_streams``), all-job
+events from the job manager's journal (``flux_events``), resources from
+``resource_list``, readiness from ``state-machine.wait``, and the broker stops
+with ``shutdown.start``.
+
+The broker is ``FLUX_URI`` if set, else the Flux Operator's socket (DESIGN
+section 6). Until it answers, and whenever it is gone, requests get 503 with
+the reason and ``ready()`` is False; the worker reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import errno
+import json
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from typing import Any, Literal, TypeVar
+
+from sidecar.backends.base import Stream
+from sidecar.backends.flux_events import Change, JournalWatch, parse_event_id
+from sidecar.backends.flux_jobs import (
+    ATTRS,
+    decode_cursor,
+    encode_cursor,
+    filter_terms,
+    flux_error,
+    hint_key,
+    job_from_record,
+    newest_first,
+    submit_error,
+    user_id,
+)
+from sidecar.backends.flux_streams import (
+    Channel,
+    EventlogWatch,
+    OutputWatch,
+    WatchStream,
+    output_so_far,
+)
+from sidecar.backends.flux_worker import MORE, Call, FluxWorker, More, Session
+from sidecar.config import Settings
+from sidecar.errors import BrokerUnavailable, InvalidJobspec, SidecarError
+from sidecar.hub import EventHub
+from sidecar.jobid import encode_f58
+from sidecar.jobspec import build_jobspec, job_environment
+from sidecar.models import (
+    BackendInfo,
+    Job,
+    JobEvent,
+    JobPage,
+    JobQuery,
+    JobRequest,
+    JobResult,
+    JobState,
+    JobStats,
+    OutputLine,
+    ResourceCount,
+    Resources,
+    StateChange,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+HISTORY = 10_000
+FIRST_WIDTH_SECONDS = 60.0
+_STATE_KEYS = {s: s.value.lower() for s in JobState}
+
+
+def _get(future: Any) -> Any:
+    return future.get()
+
+
+class FluxBackend:
+    """Jobs, output and events of a Flux instance, through one reactor thread."""
+
+    def __init__(self, settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+        self._settings = settings
+        self._environ = dict(os.environ if environ is None else environ)
+        self._worker: FluxWorker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._boot = secrets.token_hex(4)
+        self._hub: EventHub[StateChange] = EventHub(history=HISTORY)
+        self._journal: JournalWatch | None = None
+        self._widths: dict[str, float] = {}
+        self._bindings_version: str | None = None
+
+    @property
+    def kind(self) -> Literal["flux", "local"]:
+        return "flux"
+
+    # lifecycle
+
+    async def start(self) -> None:
+        try:
+            import flux.job
+            from flux.core.inner import raw
+        except ImportError as exc:
+            raise RuntimeError(
+                f"the flux backend needs the Flux Python bindings ({exc}): put Flux's python "
+                "directory on PYTHONPATH (see `flux env`) and install cffi, ply and pyyaml"
+            ) from exc
+        del flux
+        version = raw.flux_core_version_string()
+        self._bindings_version = version.decode() if isinstance(version, bytes) else str(version)
+        self._loop = asyncio.get_running_loop()
+        self._worker = FluxWorker(self._environ, self._on_ready, self._on_stop)
+        self._worker.start()
+        await asyncio.to_thread(self._worker.wait_first_attempt)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.stop)
+        self._hub.close()
+
+    async def ready(self) -> bool:
+        if self._worker is None or not self._worker.ready:
+            return False
+        try:
+            await self._call(lambda s, c: self._rpc(s, c, "state-machine.wait"))
+        except SidecarError:
+            return False
+        return True
+
+    async def info(self) -> BackendInfo:
+        worker = self._worker
+        return BackendInfo(
+            kind="flux",
+            size=worker.size if worker else 0,
+            flux_version=self._bindings_version,
+            broker_version=worker.broker_version if worker else None,
+            uri=worker.uri if worker else None,
+        )
+
+    async def stop_broker(self) -> None:
+        """``shutdown.start`` on rank 0; returns when the broker has finished or is gone."""
+        pending = self._call(self._shutdown)
+        try:
+            await pending
+        except BrokerUnavailable:
+            logger.info("the Flux broker has gone away")
+
+    # the reactor thread's side
+
+    def _call(self, start: Callable[[Session, Call[T]], None]) -> asyncio.Future[T]:
+        """Run ``start`` on the reactor thread; the future it settles is awaited here."""
+        worker = self._require_worker()
+        call: Call[T] = Call()
+        worker.post(lambda session: start(session, call), call)
+        return asyncio.wrap_future(call.future)
+
+    def _require_worker(self) -> FluxWorker:
+        if self._worker is None:
+            raise BrokerUnavailable("the flux backend is not started")
+        return self._worker
+
+    def _rpc(self, session: Session, call: Call[Any], topic: str, payload: Any = None) -> None:
+        session.settle(session.handle.rpc(topic, payload), call, _get, flux_error)
+
+    def _on_ready(self, session: Session) -> None:
+        """A connection reached RUN: (re)start the journal, from where the last one was."""
+        previous = self._journal
+        since = None
+        if previous is not None:
+            previous.stop()
+            since = previous.newest
+        journal = JournalWatch(self._journal_entry, since)
+        journal.start(session)
+        self._journal = journal
+
+    def _on_stop(self, session: Session) -> None:
+        if self._journal is not None:
+            self._journal.stop()
+
+    def _journal_entry(self, change: Change) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody listens
+                self._loop.call_soon_threadsafe(self._publish, change)
+
+    def _publish(self, change: Change) -> None:
+        self._hub.publish(self._state_change(change, self._hub.last_seq + 1))
+
+    def _state_change(self, change: Change, seq: int) -> StateChange:
+        return StateChange(
+            event_id=f"{self._boot}-{seq}-{change.timestamp!r}",
+            id=encode_f58(change.jobid),
+            id_dec=str(change.jobid),
+            state=change.state,
+            result=change.result,
+            timestamp=change.timestamp,
+        )
+
+    def _shutdown(self, session: Session, call: Call[None]) -> None:
+        import flux.constants
+
+        future = session.handle.rpc(
+            "shutdown.start", {"loglevel": 6}, nodeid=0, flags=flux.constants.FLUX_RPC_STREAMING
+        )
+
+        def read(reply: Any) -> More | None:
+            try:
+                message = reply.get()
+            except OSError as exc:
+                if exc.errno == errno.ENODATA:
+                    return None
+                raise
+            for line in str((message or {}).get("log", "")).splitlines():
+                logger.info("broker: %s", line)
+            reply.reset()
+            return MORE
+
+        session.settle(future, call, read, flux_error)
+
+    # submission
+
+    async def submit(self, request: JobRequest) -> Job:
+        jobspec, urgency = self._jobspec(request)
+        text = json.dumps(jobspec)
+
+        def start(session: Session, call: Call[int]) -> None:
+            import flux.job
+
+            future = flux.job.submit_async(session.handle, text, urgency=urgency)
+            session.settle(future, call, lambda f: int(f.get_id()), submit_error)
+
+        jobid = await self._call(start)
+        # job-list answers list-id once it knows the job, so this is the job as listed.
+        return await self.get_job(jobid)
+
+    def _jobspec(self, request: JobRequest) -> tuple[dict[str, Any], int]:
+        if request.jobspec is None:
+            return build_jobspec(request), request.urgency
+        from flux.job import validate_jobspec
+
+        spec = copy.deepcopy(request.jobspec)
+        system = spec.get("attributes", {}).get("system") if isinstance(spec, dict) else None
+        if not isinstance(system, dict) or not isinstance(system.get("environment", {}), dict):
+            raise InvalidJobspec("jobspec: attributes.system must be an object with an environment")
+        # The bindings would copy the sidecar's environment; the job gets its own only.
+        system["environment"] = job_environment(system.get("environment", {}))
+        try:
+            validate_jobspec(json.dumps(spec), require_version=1)
+        except (ValueError, TypeError, KeyError, AttributeError, OSError) as exc:
+            raise InvalidJobspec(f"jobspec: {exc}") from None
+        urgency = system.get("urgency", 16)
+        if not isinstance(urgency, int) or isinstance(urgency, bool) or not 0 <= urgency <= 31:
+            raise InvalidJobspec("jobspec: attributes.system.urgency must be an integer 0..31")
+        return spec, urgency
+
+    # queries
+
+    async def get_job(self, jobid: int) -> Job:
+        def start(session: Session, call: Call[dict[str, Any]]) -> None:
+            import flux.job
+
+            future = flux.job.job_list_id(session.handle, jobid, attrs=ATTRS)
+            session.settle(future, call, lambda f: f.get_job(), lambda e: flux_error(e, jobid))
+
+        return job_from_record(await self._call(start))
+
+    async def list_jobs(self, query: JobQuery) -> JobPage:
+        userid = None
+        if query.user is not None:
+            userid = user_id(query.user)
+            if userid is None:
+                return JobPage(jobs=[], next=None)
+        cursor = decode_cursor(query.cursor) if query.cursor else None
+        terms = filter_terms(query, userid)
+        key = hint_key(terms)
+        records, more, width = await newest_first(
+            self._fetch, terms, cursor, query.limit, self._widths.get(key, FIRST_WIDTH_SECONDS)
+        )
+        if len(self._widths) > 256:
+            self._widths.clear()
+        self._widths[key] = width
+        return JobPage(
+            jobs=[job_from_record(r) for r in records],
+            next=encode_cursor(records[-1]) if more and records else None,
+        )
+
+    async def _fetch(
+        self, constraint: dict[str, Any], since: float, max_entries: int
+    ) -> list[dict[str, Any]]:
+        def start(session: Session, call: Call[list[dict[str, Any]]]) -> None:
+            import flux.constants
+            import flux.job
+
+            future = flux.job.job_list(
+                session.handle,
+                max_entries=max_entries,
+                attrs=ATTRS,
+                userid=flux.constants.FLUX_USERID_UNKNOWN,
+                since=since,
+                constraint=constraint,
+            )
+            jobs: list[dict[str, Any]] = []
+            replies = [0]
+
+            def read(reply: Any) -> list[dict[str, Any]] | More:
+                try:
+                    answer = reply.get()
+                except OSError as exc:
+                    if exc.errno == errno.ENODATA:
+                        return jobs
+                    raise
+                jobs.extend(answer["jobs"])
+                replies[0] += 1
+                if replies[0] == 1 and not answer.get("version"):
+                    return jobs  # protocol version 0 answers once
+                reply.reset()
+                return MORE
+
+            session.settle(future, call, read, flux_error)
+
+        return await self._call(start)
+
+    async def stats(self) -> JobStats:
+        from flux.job.stats import JobStats as FluxJobStats
+
+        counts = FluxJobStats.QueueStats(
+            await self._call(lambda s, c: self._rpc(s, c, "job-list.job-stats", {}))
+        )
+        return JobStats(
+            states={s: int(getattr(counts, key)) for s, key in _STATE_KEYS.items()},
+            results={
+                JobResult.COMPLETED: int(counts.successful),
+                JobResult.FAILED: int(counts.failed),
+                JobResult.CANCELED: int(counts.canceled),
+                JobResult.TIMEOUT: int(counts.timeout),
+            },
+            total=int(counts.total),
+        )
+
+    async def resources(self) -> Resources:
+        def start(session: Session, call: Call[dict[str, tuple[int, int, int, str]]]) -> None:
+            import flux.resource
+
+            def read(future: Any) -> dict[str, tuple[int, int, int, str]]:
+                listing = future.get()
+                return {
+                    state: (rset.nnodes, rset.ncores, rset.ngpus, str(rset.nodelist))
+                    for state in ("all", "up", "down", "allocated", "free")
+                    for rset in (getattr(listing, state),)
+                }
+
+            session.settle(flux.resource.resource_list(session.handle), call, read, flux_error)
+
+        sets = await self._call(start)
+
+        def count(index: int) -> ResourceCount:
+            total, up, down, allocated, free = (
+                sets[s][index] for s in ("all", "up", "down", "allocated", "free")
+            )
+            return ResourceCount(total=total, up=up, down=down, allocated=allocated, free=free)
+
+        return Resources(
+            nodes=count(0),
+            cores=count(1),
+            gpus=count(2),
+            nodelist={s: sets[s][3] for s in ("up", "down", "allocated", "free")},
+        )
+
+    # control
+
+    async def cancel(self, jobid: int, reason: str | None = None) -> None:
+        def start(session: Session, call: Call[None]) -> None:
+            import flux.job
+
+            future = flux.job.cancel_async(session.handle, jobid, reason)
+            session.settle(future, call, _get, lambda e: flux_error(e, jobid, "cancel"))
+
+        await self._call(start)
+
+    async def signal(self, jobid: int, signum: int) -> None:
+        def start(session: Session, call: Call[None]) -> None:
+            import flux.job
+
+            future = flux.job.kill_async(session.handle, jobid, signum)
+            session.settle(future, call, _get, lambda e: flux_error(e, jobid, "signal"))
+
+        await self._call(start)
+
+    # streams
+
+    def output(
+        self, jobid: int, *, follow: bool, streams: Collection[Stream]
+    ) -> AsyncIterator[OutputLine]:
+        wanted = frozenset(streams)
+        if follow:
+            return self._stream(
+                f"output of {encode_f58(jobid)}", lambda ch: OutputWatch(ch, jobid, wanted)
+            )
+
+        def start(session: Session, call: Call[list[OutputLine]]) -> None:
+            import flux.job
+
+            def read(future: Any) -> list[OutputLine]:
+                try:
+                    text = future.get()["guest.output"]
+                except OSError as exc:
+                    if exc.errno == errno.ENOENT and "key not found" in str(exc.strerror):
+                        return []  # the job has written nothing yet, or never started
+                    raise
+                return output_so_far(text, wanted)
+
+            future = flux.job.job_info_lookup(session.handle, jobid, keys=["guest.output"])
+            session.settle(future, call, read, lambda e: flux_error(e, jobid))
+
+        return _lines(self._call(start))
+
+    def job_events(self, jobid: int) -> AsyncIterator[JobEvent]:
+        return self._stream(f"events of {encode_f58(jobid)}", lambda ch: EventlogWatch(ch, jobid))
+
+    def events(self, after: str | None = None) -> AsyncIterator[StateChange]:
+        if after is None:
+            return self._hub_events(None)
+        point = parse_event_id(after)
+        last = self._hub.last_seq
+        if point.boot == self._boot and 0 < point.seq <= last and point.seq >= last - HISTORY:
+            return self._hub_events(point.seq)
+        return self._stream(
+            "journal",
+            lambda ch: JournalWatch(
+                lambda change: ch.put_many([self._state_change(change, 0)]),
+                point.timestamp,
+                on_end=ch.end,
+            ),
+        )
+
+    async def _hub_events(self, after: int | None) -> AsyncIterator[StateChange]:
+        async for _, change in self._hub.subscribe(after):
+            yield change
+
+    def _stream(self, what: str, make: Callable[[Channel[T]], Any]) -> AsyncIterator[T]:
+        worker = self._require_worker()
+        assert self._loop is not None
+        channel: Channel[T] = Channel(self._loop, what)
+        watch = make(channel)
+        worker.post(watch.start, watch)
+        return WatchStream(channel, lambda: worker.post_always(lambda _session: watch.stop()))
+
+
+async def _lines(pending: asyncio.Future[list[OutputLine]]) -> AsyncIterator[OutputLine]:
+    for line in await pending:
+        yield line

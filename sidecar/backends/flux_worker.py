@@ -1,0 +1,348 @@
+"""The Flux reactor thread: one handle, its reactor, and the way back to asyncio.
+
+A Flux handle is not thread-safe and the bindings have no asyncio integration
+(DESIGN section 4), so one thread owns the handle and runs its reactor. The
+event loop queues operations and writes a byte to a pipe the reactor watches;
+an operation starts Flux futures with ``then`` callbacks and returns, so many
+requests (submissions above all) are in flight on the one handle at once.
+Answers go back to the loop through ``concurrent.futures`` futures.
+
+Every Flux object is created and released on this thread, and the loop only
+sees plain Python values: some Flux destructors send an RPC, which must never
+happen on another thread.
+
+When the broker goes away the reactor stops with an error. The worker fails
+what was in flight with ``BrokerUnavailable``, keeps the dead handle (futures
+still point at it), and connects again: the operator restarts a broker that
+exits with an error. A Python callback that raises also stops a Flux reactor;
+if the broker still answers, the worker logs it and runs the reactor again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+from sidecar.errors import BrokerUnavailable, SidecarError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Newer Flux Operator releases first (DESIGN section 6).
+OPERATOR_URIS = (
+    "local:///mnt/flux/config/run/flux/local",
+    "local:///mnt/flux/view/run/flux/local",
+)
+RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
+FIRST_CONNECT_SECONDS = 5.0
+# Callback failures tolerated per minute before the connection is replaced.
+MAX_RECOVERIES = 5
+
+
+def locate_broker(environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The broker URI to try now, or None and what is awaited: ``FLUX_URI``, else the operator's."""
+    explicit = environ.get("FLUX_URI", "").strip()
+    candidates = (explicit,) if explicit else OPERATOR_URIS
+    for uri in candidates:
+        path = uri.removeprefix("local://") if uri.startswith("local://") else None
+        if path is None or os.path.exists(path):
+            return uri, ""
+    paths = " or ".join(u.removeprefix("local://") for u in candidates)
+    return None, f"waiting for the Flux broker socket at {paths}"
+
+
+class Inflight(Protocol):
+    """Something in flight on a connection, told when the connection is gone."""
+
+    def broken(self, error: BrokerUnavailable) -> None: ...
+
+
+class Call(Generic[T]):
+    """One answer from the reactor thread to the event loop."""
+
+    def __init__(self) -> None:
+        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def resolve(self, value: T) -> None:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            self.future.set_result(value)
+
+    def fail(self, error: BaseException) -> None:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            self.future.set_exception(error)
+
+    def broken(self, error: BrokerUnavailable) -> None:
+        self.fail(error)
+
+
+class More:
+    """Returned by a reader of a streaming reply: the answer needs further responses."""
+
+
+MORE = More()
+
+
+class Session:
+    """One connection to the broker; only the reactor thread touches it."""
+
+    def __init__(self, handle: Any, uri: str) -> None:
+        self.handle = handle
+        self.uri = uri
+        self.keep: list[Any] = []
+        self._inflight: set[Inflight] = set()
+
+    def track(self, item: Inflight) -> None:
+        self._inflight.add(item)
+
+    def forget(self, item: Inflight) -> None:
+        self._inflight.discard(item)
+
+    def lose(self, error: BrokerUnavailable) -> None:
+        items, self._inflight = list(self._inflight), set()
+        for item in items:
+            with contextlib.suppress(Exception):
+                item.broken(error)
+
+    def settle(
+        self,
+        future: Any,
+        call: Call[T],
+        read: Callable[[Any], T | More],
+        errors: Callable[[OSError], SidecarError],
+    ) -> None:
+        """Resolve ``call`` with ``read(future)`` once the Flux future is fulfilled."""
+        self.track(call)
+
+        def ready(fulfilled: Any) -> None:
+            if call.future.done():
+                return  # answered (or abandoned) already: late replies are dropped
+            try:
+                value = read(fulfilled)
+            except OSError as exc:
+                self.forget(call)
+                call.fail(errors(exc))
+                return
+            except Exception as exc:
+                logger.exception("unexpected reply from the broker")
+                self.forget(call)
+                call.fail(exc)
+                return
+            if not isinstance(value, More):
+                self.forget(call)
+                call.resolve(value)
+
+        future.then(ready)
+
+
+Operation = Callable[[Session], None]
+
+
+class FluxWorker:
+    """The thread that owns the handle; the loop talks to it through ``post``."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        on_ready: Callable[[Session], None],
+        on_stop: Callable[[Session], None],
+    ) -> None:
+        self._environ = dict(environ)
+        self._on_ready = on_ready
+        self._on_stop = on_stop
+        self._queue: deque[tuple[Operation, Inflight | None]] = deque()
+        self._rfd, self._wfd = os.pipe()
+        os.set_blocking(self._rfd, False)
+        os.set_blocking(self._wfd, False)
+        self._closing = threading.Event()
+        self._pipe_lock = threading.Lock()
+        self._pipe_open = True
+        self._first_attempt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dead: list[Session] = []
+        self._recoveries: deque[float] = deque(maxlen=MAX_RECOVERIES)
+        self.ready = False
+        self.problem = "not connected to a Flux broker yet"
+        self.uri: str | None = None
+        self.size = 0
+        self.broker_version: str | None = None
+
+    # the event loop's side
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="flux-reactor", daemon=True)
+        self._thread.start()
+
+    def wait_first_attempt(self) -> None:
+        self._first_attempt.wait(FIRST_CONNECT_SECONDS)
+
+    def post(self, operation: Operation, inflight: Inflight | None = None) -> None:
+        """Run ``operation`` on the reactor thread; ``BrokerUnavailable`` when not ready."""
+        if not self.ready:
+            raise BrokerUnavailable(self.problem)
+        self._queue.append((operation, inflight))
+        self._wake()
+
+    def post_always(self, operation: Operation) -> None:
+        """Like ``post`` even when not ready (cleanup); dropped if no connection ever runs it."""
+        self._queue.append((operation, None))
+        self._wake()
+
+    def stop(self) -> None:
+        """Blocking: end the reactor and the thread (call it off the event loop)."""
+        self._closing.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(10)
+            if self._thread.is_alive():
+                return  # a wedged Flux call: leave the pipe to the thread
+        with self._pipe_lock:
+            self._pipe_open = False
+            for fd in (self._rfd, self._wfd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _wake(self) -> None:
+        # The lock keeps a late wake-up from writing to a reused descriptor number.
+        with self._pipe_lock, contextlib.suppress(BlockingIOError, OSError):
+            if self._pipe_open:
+                os.write(self._wfd, b"\0")
+
+    # the reactor thread
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._closing.is_set():
+            session = self._connect()
+            if session is None:
+                self._first_attempt.set()
+                self._closing.wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+                attempt += 1
+                continue
+            attempt = 0
+            self._serve(session)
+        self._first_attempt.set()
+
+    def _connect(self) -> Session | None:
+        import flux
+
+        uri, waiting = locate_broker(self._environ)
+        if uri is None:
+            self._set_problem(waiting)
+            return None
+        try:
+            handle = flux.Flux(uri)
+            size = int(handle.attr_get("size"))
+            version = handle.attr_get("version")
+        except OSError as exc:
+            self._set_problem(f"cannot reach the Flux broker at {uri}: {exc.strerror or exc}")
+            return None
+        self.uri, self.size = uri, size
+        self.broker_version = version.decode() if isinstance(version, bytes) else str(version)
+        logger.info("connected to the Flux broker at %s (size %d)", uri, size)
+        return Session(handle, uri)
+
+    def _set_problem(self, problem: str) -> None:
+        if problem != self.problem:
+            logger.info("%s", problem)
+        self.problem = problem
+
+    def _serve(self, session: Session) -> None:
+        import flux.constants
+
+        handle = session.handle
+        watcher = handle.fd_watcher_create(
+            self._rfd, self._drain, events=flux.constants.FLUX_POLLIN, args=session
+        )
+        watcher.start()
+        session.keep.append(watcher)
+        self._await_run_state(session)
+        self._wake()
+        while True:
+            failure: BaseException | None = None
+            try:
+                handle.reactor_run()
+            except Exception as exc:
+                failure = exc
+            if self._closing.is_set() or not self._recover(session, failure):
+                break
+        self.ready = False
+        if self._closing.is_set():
+            self.problem = "the Flux backend is closed"
+        else:
+            self.problem = f"lost the connection to the Flux broker at {session.uri}"
+            logger.warning("%s; reconnecting", self.problem)
+        session.lose(BrokerUnavailable(self.problem))
+        self._fail_queued(BrokerUnavailable(self.problem))
+        self._dead.append(session)
+
+    def _recover(self, session: Session, failure: BaseException | None) -> bool:
+        """After an unexpected reactor stop: True to run it again (the broker still answers)."""
+        now = time.monotonic()
+        if len(self._recoveries) == MAX_RECOVERIES and now - self._recoveries[0] < 60:
+            return False
+        try:
+            session.handle.rpc("state-machine.wait").wait_for(2.0)
+        except Exception:
+            return False
+        self._recoveries.append(now)
+        logger.error("a Flux callback failed (%r); resuming the reactor", failure)
+        if self.ready:
+            self._on_ready(session)
+        return True
+
+    def _await_run_state(self, session: Session) -> None:
+        """Ready once the broker reaches its RUN state (``state-machine.wait``)."""
+
+        def answered(future: Any) -> None:
+            try:
+                future.get()
+            except OSError as exc:
+                self._set_problem(
+                    f"the Flux broker at {session.uri} is not running: {exc.strerror or exc}"
+                )
+                self._first_attempt.set()
+                return
+            self.ready = True
+            self.problem = ""
+            self._first_attempt.set()
+            logger.info("the Flux broker at %s is ready", session.uri)
+            try:
+                self._on_ready(session)
+            except Exception:
+                logger.exception("starting the broker's watchers failed")
+
+        self._set_problem(f"waiting for the Flux broker at {session.uri} to start")
+        session.handle.rpc("state-machine.wait").then(answered)
+
+    def _drain(self, handle: Any, watcher: Any, fd: int, revents: int, session: Session) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while os.read(fd, 4096):
+                pass
+        while self._queue:
+            operation, inflight = self._queue.popleft()
+            try:
+                operation(session)
+            except Exception as exc:
+                logger.exception("a Flux operation failed to start")
+                if isinstance(inflight, Call):
+                    inflight.fail(exc)
+                elif inflight is not None:
+                    inflight.broken(BrokerUnavailable(f"a Flux operation failed: {exc}"))
+        if self._closing.is_set():
+            with contextlib.suppress(Exception):
+                self._on_stop(session)
+            handle.reactor_stop()
+
+    def _fail_queued(self, error: BrokerUnavailable) -> None:
+        while self._queue:
+            _, inflight = self._queue.popleft()
+            if inflight is not None:
+                inflight.broken(error)
