@@ -30,11 +30,14 @@ RUN apt-get update \
 # /opt/flux-sidecar, not /opt/software, /mnt/flux, /flux_operator or
 # /home/flux-operator: the operator mounts volumes over those in every container.
 # --system-site-packages: the bindings import cffi, yaml and ply as the Flux
-# image installed them; the .pth names only the bindings' own directory.
+# image installed them; the .pth names the bindings' directory (`--get-path`
+# since flux-core 0.83; before it, the directory `import flux` finds).
 ENV VIRTUAL_ENV=/opt/flux-sidecar/venv
 RUN python3 -m venv --system-site-packages "$VIRTUAL_ENV" \
  && purelib="$("$VIRTUAL_ENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
- && flux python --get-path > "$purelib/flux-bindings.pth" \
+ && { flux python --get-path 2>/dev/null \
+      || flux python -c 'import flux, os; print(os.path.dirname(os.path.dirname(flux.__file__)))'; \
+    } > "$purelib/flux-bindings.pth" \
  && "$VIRTUAL_ENV/bin/python" -c 'import flux'
 
 WORKDIR /src
