@@ -211,6 +211,9 @@ def test_phone_layout(browser: Browser, server: ServerProcess) -> None:
     job_id = submit_by_api(server, "echo hello phone; echo careful >&2", "phone")
     submit_by_api(server, "sleep 600", "long-one")
     with browse(browser, server, PHONE) as phone:
+        phone.goto("/")
+        assert fits_width(phone), "the sign-in form scrolls sideways on a phone"
+        screenshot(phone, "signin-phone")
         sign_in(phone, server.token)
         expect(phone.locator("#jobs-body tr")).to_have_count(2)
         expect(phone.locator("#resources")).to_contain_text("free")
