@@ -34,11 +34,18 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 30_000
 
 
+NO_CHROMIUM = (
+    None
+    if os.access(CHROMIUM, os.X_OK)
+    else f"no chromium at {CHROMIUM}: `make browser` installs Debian's (as root)"
+)
+
+
 @contextmanager
 def launch_chromium() -> Iterator[Browser]:
     """A headless chromium for the block; skips the test where there is none."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no chromium at {CHROMIUM}: `make browser` installs Debian's (as root)")
+    if NO_CHROMIUM is not None:
+        pytest.skip(NO_CHROMIUM)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True

@@ -14,10 +14,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.browser import LAPTOP, PHONE, WAIT_MS, launch_chromium, screenshot, sign_in
+from tests.browser import (
+    LAPTOP,
+    NO_CHROMIUM,
+    PHONE,
+    WAIT_MS,
+    launch_chromium,
+    screenshot,
+    sign_in,
+)
 from tests.serverproc import ServerProcess, run_server
 
 pytestmark = pytest.mark.browser
+if NO_CHROMIUM is not None:
+    pytest.skip(NO_CHROMIUM, allow_module_level=True)
 
 # What a person would call the focused control: its id, else its text.
 FOCUSED = (
