@@ -162,6 +162,7 @@ export function showJobs(message) {
   const { signal } = running;
   notice.replaceChildren(...(message ?? []));
   notice.hidden = !message;
+  if (message) cursors = [null]; // a new job is on the first page
   follow(signal);
   const timer = setInterval(tick, 1000);
   signal.addEventListener("abort", () => clearInterval(timer));
