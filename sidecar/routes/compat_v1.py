@@ -50,6 +50,20 @@ logger = logging.getLogger(__name__)
 # Flux's job_list() returns at most 1000 jobs by default; upstream listed one such batch.
 LISTING_LIMIT = 1000
 _Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_Responses = dict[int | str, dict[str, Any]]
+_JOB_ERRORS: _Responses = {
+    400: {"description": "malformed job id"},
+    404: {"description": "no such job"},
+}
+_CANCEL_ERRORS: _Responses = {**_JOB_ERRORS, 409: {"description": "the job has ended"}}
+_UNAVAILABLE: _Responses = {503: {"description": "broker unavailable or shutting down"}}
+_SUBMIT_ERRORS: _Responses = {
+    400: {"description": "refused; upstream's Message and Errors say why"},
+    413: {"description": "body too large"},
+    **_UNAVAILABLE,
+}
+_SHUTDOWN_CONFLICT: _Responses = {409: {"description": "a shutdown in another mode is under way"}}
+_REFUSED: _Responses = {403: {"description": "token request refused (never 401, see above)"}}
 
 
 class UpstreamRoute(APIRoute):
@@ -243,21 +257,23 @@ def create_router(settings: Settings, authenticator: Authenticator) -> APIRouter
         return tokens.exchange(authorization)
 
     router = APIRouter(prefix="/v1", tags=["upstream (v1)"], route_class=UpstreamRoute)
-    router.add_api_route("/token", token, methods=["POST"], responses={403: {}})
+    router.add_api_route("/token", token, methods=["POST"], responses=_REFUSED)
     protected = APIRouter(dependencies=[Depends(require_auth)], route_class=UpstreamRoute)
-    protected.add_api_route("/jobs/submit", submit, methods=["POST"])
-    protected.add_api_route("/jobs", list_jobs, methods=["GET"])
-    protected.add_api_route("/jobs/search", search_jobs, methods=["GET"])
-    protected.add_api_route("/jobs/{job_id}", get_job, methods=["GET"])
-    protected.add_api_route("/jobs/{job_id}/output", job_output, methods=["GET"])
-    protected.add_api_route(
+    add = protected.add_api_route
+    add("/jobs/submit", submit, methods=["POST"], responses=_SUBMIT_ERRORS)
+    add("/jobs", list_jobs, methods=["GET"])
+    add("/jobs/search", search_jobs, methods=["GET"])
+    add("/jobs/{job_id}", get_job, methods=["GET"], responses=_JOB_ERRORS)
+    add("/jobs/{job_id}/output", job_output, methods=["GET"], responses=_JOB_ERRORS)
+    add(
         "/jobs/{job_id}/output/stream",
         stream_output,
         methods=["GET"],
         response_class=StreamingResponse,
+        responses={200: {"content": {"text/plain": {}}}, **_JOB_ERRORS},
     )
-    protected.add_api_route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"])
-    protected.add_api_route("/nodes", list_nodes, methods=["GET"])
-    protected.add_api_route("/service/stop", stop_service, methods=["POST"])
+    add("/jobs/{job_id}/cancel", cancel_job, methods=["POST"], responses=_CANCEL_ERRORS)
+    add("/nodes", list_nodes, methods=["GET"], responses=_UNAVAILABLE)
+    add("/service/stop", stop_service, methods=["POST"], responses=_SHUTDOWN_CONFLICT)
     router.include_router(protected)
     return router
