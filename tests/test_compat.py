@@ -176,6 +176,18 @@ def test_job_shape_listing_and_details(v1: TestClient) -> None:
     assert v1.get("/v1/jobs/search", params={"query": "nomatch"}).json()["recordsFiltered"] == 0
 
 
+def test_submissions_through_v1_are_counted(v1: TestClient) -> None:
+    def submitted() -> float:
+        for line in v1.get("/metrics").text.splitlines():
+            if line.startswith("flux_sidecar_jobs_submitted_total "):
+                return float(line.split()[1])
+        raise AssertionError("no flux_sidecar_jobs_submitted_total")
+
+    before = submitted()
+    submit(v1, command="true")
+    assert submitted() == before + 1
+
+
 def test_missing_and_malformed_ids_are_404_and_400(v1: TestClient) -> None:
     missing = v1.get("/v1/jobs/1234567")
     assert missing.status_code == 404

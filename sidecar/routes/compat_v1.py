@@ -32,7 +32,7 @@ from sidecar.compat_shapes import (
 )
 from sidecar.compat_token import AccessTokens
 from sidecar.config import Settings
-from sidecar.deps import BackendDep, JobIdDep, LifecycleDep
+from sidecar.deps import BackendDep, JobIdDep, LifecycleDep, MetricsDep
 from sidecar.errors import (
     Conflict,
     JobInactive,
@@ -117,6 +117,7 @@ async def submit(
     request: Request,
     backend: BackendDep,
     lifecycle: LifecycleDep,
+    metrics: MetricsDep,
     command: Annotated[str | None, Query(description="the command line")] = None,
     num_tasks: Annotated[str | None, Query()] = None,
     cores_per_task: Annotated[str | None, Query()] = None,
@@ -140,6 +141,7 @@ async def submit(
     if lifecycle.shutting_down:
         raise ShuttingDown()
     job = await backend.submit(job_request)
+    metrics.jobs_submitted.inc()
     return {"Message": "Job submit.", "id": int(job.id_dec)}
 
 
