@@ -24,7 +24,7 @@ def main() -> int:
     args = parser.parse_args()
     with SidecarClient(retries=0) as client:
         status = client.shutdown(args.mode, args.timeout)
-        print(f"shutdown accepted: mode {status['mode']}, phase {status['phase']}")
+        print(f"shutdown accepted: mode {status.mode}, phase {status.phase}")
         deadline = time.monotonic() + args.timeout + 120
         while time.monotonic() < deadline:
             try:
@@ -32,7 +32,7 @@ def main() -> int:
             except ServerUnreachable:
                 print("the sidecar has exited")
                 return 0
-            print(f"phase {status['phase']}, active jobs {status.get('active_jobs')}")
+            print(f"phase {status.phase}, active jobs {status.active_jobs}")
             time.sleep(0.5)
     print("the sidecar is still running", file=sys.stderr)
     return 1

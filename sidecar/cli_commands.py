@@ -233,8 +233,8 @@ def shutdown(client: SidecarClient, args: argparse.Namespace) -> int:
     if args.json:
         out(fmt.to_json(status))
         return EXIT_OK
-    keys = ("phase", "mode", "reason", "active_jobs", "elapsed")
-    out("  ".join(f"{key}={status[key]}" for key in keys if status.get(key) is not None))
+    shown = status.model_dump(include={"phase", "mode", "reason", "active_jobs", "elapsed"})
+    out("  ".join(f"{key}={value}" for key, value in shown.items() if value is not None))
     return EXIT_OK
 
 

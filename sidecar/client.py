@@ -60,6 +60,7 @@ from sidecar.models import (
     JobState,
     OutputLine,
     Resources,
+    ShutdownStatus,
     StateChange,
 )
 
@@ -272,9 +273,9 @@ class SidecarClient(ClientBase):
 
     def shutdown(
         self, mode: str = "cancel", timeout_seconds: float | None = None
-    ) -> dict[str, Any]:
+    ) -> ShutdownStatus:
         """Stop the broker (``cancel``, ``drain`` or ``now``); answers at once with the status."""
         return self._send(self._shutdown_call(mode, timeout_seconds))
 
-    def shutdown_status(self) -> dict[str, Any]:
+    def shutdown_status(self) -> ShutdownStatus:
         return self._send(self._shutdown_status_call())

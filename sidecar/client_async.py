@@ -35,6 +35,7 @@ from sidecar.models import (
     JobState,
     OutputLine,
     Resources,
+    ShutdownStatus,
     StateChange,
 )
 
@@ -235,8 +236,8 @@ class AsyncSidecarClient(ClientBase):
 
     async def shutdown(
         self, mode: str = "cancel", timeout_seconds: float | None = None
-    ) -> dict[str, Any]:
+    ) -> ShutdownStatus:
         return await self._send(self._shutdown_call(mode, timeout_seconds))
 
-    async def shutdown_status(self) -> dict[str, Any]:
+    async def shutdown_status(self) -> ShutdownStatus:
         return await self._send(self._shutdown_status_call())

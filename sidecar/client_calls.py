@@ -26,6 +26,7 @@ from sidecar.models import (
     JobResult,
     JobState,
     Resources,
+    ShutdownStatus,
 )
 
 DEFAULT_URL = "http://127.0.0.1:5000"
@@ -55,11 +56,6 @@ class Call(Generic[T]):
 
 def _model(kind: type[M]) -> Callable[[httpx.Response], M]:
     return lambda response: kind.model_validate_json(response.content)
-
-
-def _dict(response: httpx.Response) -> dict[str, Any]:
-    body = response.json()
-    return body if isinstance(body, dict) else {"result": body}
 
 
 def _text(response: httpx.Response) -> str:
@@ -182,14 +178,14 @@ class ClientBase:
     def _info_call(self) -> Call[Info]:
         return Call("GET", f"{API}/info", _model(Info), retry=True)
 
-    def _shutdown_call(self, mode: str, timeout_seconds: float | None) -> Call[dict[str, Any]]:
+    def _shutdown_call(self, mode: str, timeout_seconds: float | None) -> Call[ShutdownStatus]:
         body: dict[str, Any] = {"mode": mode}
         if timeout_seconds is not None:
             body["timeout_seconds"] = timeout_seconds
-        return Call("POST", f"{API}/shutdown", _dict, body=body)
+        return Call("POST", f"{API}/shutdown", _model(ShutdownStatus), body=body)
 
-    def _shutdown_status_call(self) -> Call[dict[str, Any]]:
-        return Call("GET", f"{API}/shutdown", _dict, retry=True)
+    def _shutdown_status_call(self) -> Call[ShutdownStatus]:
+        return Call("GET", f"{API}/shutdown", _model(ShutdownStatus), retry=True)
 
     def _stream_timeout(self, read: float | None) -> httpx.Timeout:
         return httpx.Timeout(self._timeout, read=read)

@@ -134,9 +134,9 @@ def test_wrong_token_is_auth_failed(client: TestClient) -> None:
 
 def test_shutdown_then_submissions_are_unavailable(sidecar: SidecarClient) -> None:
     status = sidecar.shutdown("now")
-    assert status["mode"] == "now"
-    assert status["in_progress"] is True
-    assert sidecar.shutdown_status()["mode"] == "now"
+    assert status.mode == "now"
+    assert status.in_progress is True
+    assert sidecar.shutdown_status().mode == "now"
     with pytest.raises(Unavailable) as caught:
         sidecar.submit(command=["true"])
     assert caught.value.status_code == 503

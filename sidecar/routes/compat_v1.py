@@ -42,7 +42,7 @@ from sidecar.errors import (
     validation_errors,
 )
 from sidecar.jobid import encode_f58
-from sidecar.models import JobQuery, OutputLine
+from sidecar.models import JobQuery, OutputLine, ShutdownRequest
 from sidecar.streaming import until_stopped
 
 logger = logging.getLogger(__name__)
@@ -239,7 +239,10 @@ async def list_nodes(backend: BackendDep) -> dict[str, list[str]]:
 
 async def stop_service(lifecycle: LifecycleDep) -> dict[str, Any]:
     """Upstream's ``flux shutdown``: the sidecar's shutdown, cancelling active jobs."""
-    status = lifecycle.begin_shutdown("cancel", 60.0, stop_broker=True, reason="api")
+    request = ShutdownRequest(mode="cancel")
+    status = lifecycle.begin_shutdown(
+        request.mode, request.timeout_seconds, stop_broker=True, reason="api"
+    )
     return {"Message": "Shutdown started.", **status.model_dump(mode="json")}
 
 
