@@ -84,6 +84,15 @@ class Lifecycle:
         self._task = asyncio.ensure_future(self._shut_down(mode, timeout, stop_broker))
         return self.status()
 
+    def on_signal(self) -> None:
+        """SIGTERM: Kubernetes is deleting the pod and will not wait for a drain."""
+        if self._task is None or self._task.done():
+            self.begin_shutdown("now", 0, stop_broker=False, reason="signal")
+            return
+        logger.info("signal during the %s phase: exiting now", self.phase)
+        self._task.cancel()
+        self.exit_now()
+
     async def _shut_down(self, mode: Mode, timeout: float, stop_broker: bool) -> None:
         try:
             if mode == "drain":
@@ -107,6 +116,8 @@ class Lifecycle:
 
     def exit_now(self) -> None:
         """End every stream, then leave through uvicorn's exit path."""
+        if self.stopping.is_set():
+            return
         self.phase = "exiting"
         self.stopping.set()
         logger.info("closing streams and exiting")

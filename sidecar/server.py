@@ -86,9 +86,7 @@ class SidecarServer(uvicorn.Server):
             self.should_exit = True
             return
         logger.info("received %s", signal.Signals(sig).name)
-        self._loop.call_soon_threadsafe(
-            lambda: lifecycle.begin_shutdown("now", 0, stop_broker=False, reason="signal")
-        )
+        self._loop.call_soon_threadsafe(lifecycle.on_signal)
 
 
 def not_the_lead_pod() -> str | None:

@@ -119,6 +119,18 @@ def test_sigterm_exits_zero_with_open_streams(tmp_path: Path) -> None:
     assert recorder.ended_cleanly
 
 
+def test_sigterm_cuts_a_drain_short(tmp_path: Path) -> None:
+    with run_server(tmp_path, TOKEN) as server, server.client() as http:
+        job_id = http.post("/api/v1/jobs", json={"command": ["sleep", "600"]}).json()["id"]
+        wait_for(http, job_id, "RUN")
+        drain = {"mode": "drain", "timeout_seconds": 3600}
+        assert http.post("/api/v1/shutdown", json=drain).status_code == 202
+        assert http.get("/api/v1/shutdown").json()["phase"] == "draining"
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait_exit(EXIT_TIMEOUT) == 0
+    assert "exiting now" in server.logs()
+
+
 def test_only_the_lead_pod_serves(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_SIDECAR_")}
     env["JOB_COMPLETION_INDEX"] = "1"
