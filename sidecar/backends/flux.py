@@ -33,16 +33,13 @@ from sidecar.backends.base import Stream
 from sidecar.backends.flux_events import Change, JournalWatch, parse_event_id
 from sidecar.backends.flux_jobs import (
     ATTRS,
-    decode_cursor,
-    encode_cursor,
     filter_terms,
     flux_error,
-    hint_key,
     job_from_record,
-    newest_first,
     submit_error,
     user_id,
 )
+from sidecar.backends.flux_paging import decode_cursor, encode_cursor, hint_key, newest_first
 from sidecar.backends.flux_streams import (
     Channel,
     EventlogWatch,
@@ -147,12 +144,15 @@ class FluxBackend:
         )
 
     async def stop_broker(self) -> None:
-        """``shutdown.start`` on rank 0; returns when the broker has finished or is gone."""
-        pending = self._call(self._shutdown)
-        try:
-            await pending
-        except BrokerUnavailable:
-            logger.info("the Flux broker has gone away")
+        """``shutdown.start`` on rank 0; returns when the broker has finished its shutdown.
+
+        It runs on a handle of its own, closed at the end: the broker exits only
+        once the client that asked has disconnected.
+        """
+        worker = self._require_worker()
+        if not worker.ready or worker.uri is None:
+            raise BrokerUnavailable(worker.problem or "the Flux broker is not ready")
+        await asyncio.to_thread(_shut_down_broker, worker.uri)
 
     # the reactor thread's side
 
@@ -203,27 +203,6 @@ class FluxBackend:
             result=change.result,
             timestamp=change.timestamp,
         )
-
-    def _shutdown(self, session: Session, call: Call[None]) -> None:
-        import flux.constants
-
-        future = session.handle.rpc(
-            "shutdown.start", {"loglevel": 6}, nodeid=0, flags=flux.constants.FLUX_RPC_STREAMING
-        )
-
-        def read(reply: Any) -> More | None:
-            try:
-                message = reply.get()
-            except OSError as exc:
-                if exc.errno == errno.ENODATA:
-                    return None
-                raise
-            for line in str((message or {}).get("log", "")).splitlines():
-                logger.info("broker: %s", line)
-            reply.reset()
-            return MORE
-
-        session.settle(future, call, read, flux_error)
 
     # submission
 
@@ -281,15 +260,15 @@ class FluxBackend:
         cursor = decode_cursor(query.cursor) if query.cursor else None
         terms = filter_terms(query, userid)
         key = hint_key(terms)
-        records, more, width = await newest_first(
+        page = await newest_first(
             self._fetch, terms, cursor, query.limit, self._widths.get(key, FIRST_WIDTH_SECONDS)
         )
         if len(self._widths) > 256:
             self._widths.clear()
-        self._widths[key] = width
+        self._widths[key] = page.width
         return JobPage(
-            jobs=[job_from_record(r) for r in records],
-            next=encode_cursor(records[-1]) if more and records else None,
+            jobs=[job_from_record(r) for r in page.records],
+            next=encode_cursor(page.next) if page.next is not None else None,
         )
 
     async def _fetch(
@@ -457,3 +436,26 @@ class FluxBackend:
 async def _lines(pending: asyncio.Future[list[OutputLine]]) -> AsyncIterator[OutputLine]:
     for line in await pending:
         yield line
+
+
+def _shut_down_broker(uri: str) -> None:
+    """Blocking, on a thread of its own with a handle of its own."""
+    import flux
+    import flux.constants
+
+    handle = flux.Flux(uri)
+    future = handle.rpc(
+        "shutdown.start", {"loglevel": 6}, nodeid=0, flags=flux.constants.FLUX_RPC_STREAMING
+    )
+    try:
+        while True:
+            for line in str((future.get() or {}).get("log", "")).splitlines():
+                logger.info("broker: %s", line)
+            future.reset()
+    except OSError as exc:
+        if exc.errno in (errno.EPIPE, errno.ECONNRESET):
+            logger.info("the Flux broker went away during its shutdown")
+        elif exc.errno != errno.ENODATA:
+            raise flux_error(exc) from None
+    finally:
+        del future, handle  # closing the handle lets the broker finish

@@ -139,8 +139,12 @@ class JobStates:
 class JournalWatch:
     """A journal consumer on the reactor thread; changes go to ``sink`` (reactor thread).
 
-    ``since`` None: only live changes (the history primes the states); a
-    timestamp: the whole journal is read and changes after it are delivered.
+    Every entry goes through the job states; changes later than ``since`` are
+    delivered. ``since`` None means from now on: the journal then starts with
+    the active jobs only (enough to know their states). With a timestamp the
+    whole journal is read, inactive jobs included, so that what happened
+    after it is delivered even for jobs that have ended since. The boundary
+    is a timestamp: the sidecar and the broker share a clock in a pod.
     """
 
     def __init__(
@@ -150,23 +154,21 @@ class JournalWatch:
         on_end: Callable[[], None] | None = None,
     ) -> None:
         self._sink = sink
-        self._since = since
+        self._full = since is not None
+        self._since = time.time() if since is None else since
         self._on_end = on_end
         self._states = JobStates()
         self._consumer: Any = None
         self._session: Session | None = None
-        self._live = False
         self._stopped = False
-        self.newest = since or 0.0
+        self.newest = self._since
 
     def start(self, session: Session) -> None:
         from flux.job import JournalConsumer
 
         self._session = session
         session.track(self)
-        consumer = JournalConsumer(
-            session.handle, full=self._since is not None, include_sentinel=True
-        )
+        consumer = JournalConsumer(session.handle, full=self._full)
         consumer.set_callback(self._entry)
         consumer.start()
         self._consumer = consumer
@@ -181,17 +183,9 @@ class JournalWatch:
         if event is None:  # the consumer was stopped, or the job manager went away
             self._finish()
             return
-        if event.is_empty():
-            self._live = True
-            if self.newest == 0.0:
-                self.newest = time.time()
-            logger.debug("journal: history read, %d active jobs", len(self._states))
-            return
         change = self._states.apply(int(event.jobid), event.name, event.context)
-        if change is None:
-            return
         timestamp = float(event.timestamp)
-        if not self._live and (self._since is None or timestamp <= self._since):
+        if change is None or timestamp <= self._since:
             return
         self.newest = max(self.newest, timestamp)
         self._sink(Change(int(event.jobid), change[0], change[1], timestamp))

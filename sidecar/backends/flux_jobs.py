@@ -1,31 +1,10 @@
-"""Jobs as Flux's job-list reports them, Flux errors as domain errors, and the list cursor.
-
-Newest first means most recently submitted first, ordered by ``(t_submit,
-id)`` (the local backend's order: Flux ids are time-ordered, and t_submit
-follows them). job-list cannot sort that way: it returns pending jobs by
-priority, then running jobs by start time, then inactive jobs by end time, and
-stops at ``max_entries``. So a page asks for a window of submit times
-(``t_submit`` constraints, pushed down with the filters) and narrows or widens
-it until the window holds between ``limit + 1`` and a bounded number of jobs;
-those are sorted here. ``since`` lets job-list stop early in its inactive list
-(a job ends after it is submitted). No page ever fetches every job.
-
-The cursor holds the ``(t_submit, id)`` of a page's last job; the next page
-holds the jobs submitted before it. New jobs always sort before the first
-page, so paging while jobs arrive neither repeats nor skips one.
-"""
+"""Jobs as Flux's job-list reports them, their filters, and Flux errors as domain errors."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import errno
-import json
-import math
 import os
 import pwd
-import time
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +12,6 @@ from sidecar.errors import (
     BackendTimeout,
     BrokerUnavailable,
     Conflict,
-    InvalidCursor,
     InvalidJobspec,
     JobInactive,
     JobNotFound,
@@ -80,7 +58,6 @@ RESULT_BITS = {
 }
 _STATES = {bit: state for state, bit in STATE_BITS.items()} | {1: JobState.DEPEND}  # 1: NEW
 _RESULTS = {bit: result for result, bit in RESULT_BITS.items()}
-_CURSOR_PREFIX = "flux:"
 _UNREACHABLE = {
     errno.ECONNRESET,
     errno.ECONNREFUSED,
@@ -184,25 +161,6 @@ def submit_error(exc: OSError) -> SidecarError:
     return InvalidJobspec(message)
 
 
-def encode_cursor(record: dict[str, Any]) -> str:
-    text = f"{_CURSOR_PREFIX}{float(record['t_submit'])!r}:{int(record['id'])}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        t_submit, jobid = text[len(_CURSOR_PREFIX) :].split(":")
-        bound = (float(t_submit), int(jobid))
-        if not math.isfinite(bound[0]) or bound[0] < 0 or bound[1] < 0:
-            raise ValueError(text)
-        return bound
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor() from None
-
-
 def filter_terms(query: JobQuery, userid: int | None) -> list[dict[str, Any]]:
     """The query's filters as RFC 31 constraint terms for job-list."""
     terms: list[dict[str, Any]] = []
@@ -215,81 +173,3 @@ def filter_terms(query: JobQuery, userid: int | None) -> list[dict[str, Any]]:
     if userid is not None:
         terms.append({"userid": [userid]})
     return terms
-
-
-Fetch = Callable[[dict[str, Any], float, int], Awaitable[list[dict[str, Any]]]]
-
-GROW = 8.0
-RESOLUTION = 1e-6
-MAX_PROBES = 40
-SINCE_MARGIN = 1.0
-
-
-def _key(record: dict[str, Any]) -> tuple[float, int]:
-    return float(record.get("t_submit", 0.0)), int(record["id"])
-
-
-def _newest(
-    records: list[dict[str, Any]], cursor: tuple[float, int] | None
-) -> list[dict[str, Any]]:
-    before = (r for r in records if cursor is None or _key(r) < cursor)
-    return sorted(before, key=_key, reverse=True)
-
-
-async def newest_first(
-    fetch: Fetch,
-    terms: list[dict[str, Any]],
-    cursor: tuple[float, int] | None,
-    limit: int,
-    hint: float,
-) -> tuple[list[dict[str, Any]], bool, float]:
-    """The page's records newest first, whether more follow, and the window width used.
-
-    The first probe has no lower bound: when fewer than a bounded number of
-    jobs match, that is the answer. Otherwise the window of submit times
-    starts at ``hint`` seconds (pass back the width returned last time: jobs
-    tend to arrive at a steady rate) and is narrowed or widened
-    geometrically until it holds between ``limit + 1`` and ``cap`` jobs.
-    """
-    wanted, cap = limit + 1, 2 * (limit + 1) + 100
-    ref = cursor[0] if cursor is not None else time.time()
-    upper = [{"t_submit": [f"<={cursor[0]!r}"]}] if cursor is not None else []
-    few, full, width = 0.0, ref, ref
-    for probe in range(MAX_PROBES):
-        bounded = width < ref
-        records = await fetch(_window(terms, upper, ref, width), _since(ref, width), cap)
-        page = _newest(records, cursor)
-        if len(records) < cap and (len(page) >= wanted or not bounded):
-            return page[:limit], len(page) > limit, width
-        if len(records) < cap:
-            few = width
-        else:
-            full = min(width, ref)
-        if full - few < RESOLUTION:
-            break
-        if probe == 0 and hint < full:
-            width = hint
-        elif few == 0.0:
-            width = full / GROW
-        else:
-            width = math.sqrt(few * full)
-    # Only ties on t_submit are left: take the whole (tiny) window.
-    records = await fetch(_window(terms, upper, ref, full), _since(ref, full), 0)
-    page = _newest(records, cursor)
-    return page[:limit], len(page) > limit, full
-
-
-def _window(
-    terms: list[dict[str, Any]], upper: list[dict[str, Any]], ref: float, width: float
-) -> dict[str, Any]:
-    lower = [{"t_submit": [f">={ref - width!r}"]}] if width < ref else []
-    return {"and": [*terms, *upper, *lower]}
-
-
-def _since(ref: float, width: float) -> float:
-    """job-list's ``since``: no job submitted in the window ended before it."""
-    return max(0.0, ref - width - SINCE_MARGIN) if width < ref else 0.0
-
-
-def hint_key(terms: list[dict[str, Any]]) -> str:
-    return json.dumps(terms, sort_keys=True)

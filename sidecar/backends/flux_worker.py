@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -45,6 +46,8 @@ RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
 FIRST_CONNECT_SECONDS = 5.0
 # Callback failures tolerated per minute before the connection is replaced.
 MAX_RECOVERIES = 5
+BROKER_RUN = 5  # broker_state_t STATE_RUN (flux-core src/broker/state_machine.h)
+_LOST = frozenset({errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN})
 
 
 def locate_broker(environ: Mapping[str, str]) -> tuple[str | None, str]:
@@ -168,6 +171,7 @@ class FluxWorker:
         self._thread: threading.Thread | None = None
         self._dead: list[Session] = []
         self._recoveries: deque[float] = deque(maxlen=MAX_RECOVERIES)
+        self._lost = False
         self.ready = False
         self.problem = "not connected to a Flux broker yet"
         self.uri: str | None = None
@@ -263,15 +267,16 @@ class FluxWorker:
         )
         watcher.start()
         session.keep.append(watcher)
-        self._await_run_state(session)
+        self._follow_state(session)
         self._wake()
+        self._lost = False
         while True:
             failure: BaseException | None = None
             try:
                 handle.reactor_run()
             except Exception as exc:
                 failure = exc
-            if self._closing.is_set() or not self._recover(session, failure):
+            if self._closing.is_set() or self._lost or not self._recover(session, failure):
                 break
         self.ready = False
         if self._closing.is_set():
@@ -298,29 +303,48 @@ class FluxWorker:
             self._on_ready(session)
         return True
 
-    def _await_run_state(self, session: Session) -> None:
-        """Ready once the broker reaches its RUN state (``state-machine.wait``)."""
+    def _follow_state(self, session: Session) -> None:
+        """Ready while the broker is in its RUN state (``state-machine.monitor``).
 
-        def answered(future: Any) -> None:
+        The stream also keeps the handle watched by the reactor, so a broker
+        that goes away is noticed at once, not at the next request.
+        """
+        import flux.constants
+
+        def update(future: Any) -> None:
             try:
-                future.get()
-            except OSError as exc:
-                self._set_problem(
-                    f"the Flux broker at {session.uri} is not running: {exc.strerror or exc}"
-                )
+                state = int(future.get()["state"])
+                future.reset()
+            except (OSError, KeyError, TypeError, ValueError) as exc:
+                self.ready = False
+                self._set_problem(f"the Flux broker at {session.uri} is stopping ({exc})")
                 self._first_attempt.set()
                 return
-            self.ready = True
-            self.problem = ""
-            self._first_attempt.set()
-            logger.info("the Flux broker at %s is ready", session.uri)
             try:
-                self._on_ready(session)
+                self._state_changed(session, state)
             except Exception:
                 logger.exception("starting the broker's watchers failed")
 
         self._set_problem(f"waiting for the Flux broker at {session.uri} to start")
-        session.handle.rpc("state-machine.wait").then(answered)
+        future = session.handle.rpc(
+            "state-machine.monitor", {}, flags=flux.constants.FLUX_RPC_STREAMING
+        )
+        future.then(update)
+        session.keep.append(future)
+
+    def _state_changed(self, session: Session, state: int) -> None:
+        if state < BROKER_RUN:
+            self._set_problem(f"waiting for the Flux broker at {session.uri} to start")
+            return
+        self._first_attempt.set()
+        if state > BROKER_RUN:
+            self.ready = False
+            self._set_problem(f"the Flux broker at {session.uri} is shutting down")
+        elif not self.ready:
+            self.ready = True
+            self.problem = ""
+            logger.info("the Flux broker at %s is ready", session.uri)
+            self._on_ready(session)
 
     def _drain(self, handle: Any, watcher: Any, fd: int, revents: int, session: Session) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
@@ -330,16 +354,34 @@ class FluxWorker:
             operation, inflight = self._queue.popleft()
             try:
                 operation(session)
+            except OSError as exc:
+                if exc.errno not in _LOST:
+                    logger.exception("a Flux operation failed to start")
+                    self._failed(inflight, exc)
+                    continue
+                # The broker went away and the reactor has not noticed yet.
+                self._lost = True
+                self.ready = False
+                self._failed(inflight, BrokerUnavailable(f"lost the Flux broker: {exc.strerror}"))
+                handle.reactor_stop()
             except Exception as exc:
                 logger.exception("a Flux operation failed to start")
-                if isinstance(inflight, Call):
-                    inflight.fail(exc)
-                elif inflight is not None:
-                    inflight.broken(BrokerUnavailable(f"a Flux operation failed: {exc}"))
+                self._failed(inflight, exc)
         if self._closing.is_set():
             with contextlib.suppress(Exception):
                 self._on_stop(session)
             handle.reactor_stop()
+
+    @staticmethod
+    def _failed(inflight: Inflight | None, error: Exception) -> None:
+        if isinstance(inflight, Call):
+            inflight.fail(error)
+        elif inflight is not None:
+            inflight.broken(
+                error
+                if isinstance(error, BrokerUnavailable)
+                else BrokerUnavailable(f"a Flux operation failed: {error}")
+            )
 
     def _fail_queued(self, error: BrokerUnavailable) -> None:
         while self._queue:
