@@ -17,14 +17,23 @@ TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+def flux_skip_reason() -> str | None:
+    """Why the flux tests cannot run here, or None inside a usable Flux instance."""
+    if shutil.which("flux") is None:
+        return "flux is not on PATH"
+    if not os.environ.get("FLUX_URI"):
+        return "not inside a Flux instance (run: make test-flux)"
+    try:
+        import flux  # noqa: F401
+    except ImportError as exc:
+        return f"the Flux Python bindings do not import ({exc}; run: make test-flux)"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if shutil.which("flux") is not None and os.environ.get("FLUX_URI"):
+    reason = flux_skip_reason()
+    if reason is None:
         return
-    reason = (
-        "flux is not on PATH"
-        if shutil.which("flux") is None
-        else "not inside a Flux instance (run: make test-flux)"
-    )
     skip = pytest.mark.skip(reason=reason)
     for item in items:
         if "flux" in item.keywords:
