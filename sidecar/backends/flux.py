@@ -19,7 +19,6 @@ the reason and ``ready()`` is False; the worker reconnects by itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import errno
 import json
@@ -30,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any, Literal, TypeVar
 
 from sidecar.backends.base import Stream
+from sidecar.backends.flux_bridge import MORE, Call, Deliveries, More
 from sidecar.backends.flux_events import Change, JournalWatch, parse_event_id
 from sidecar.backends.flux_jobs import (
     ATTRS,
@@ -47,7 +47,7 @@ from sidecar.backends.flux_streams import (
     WatchStream,
     output_so_far,
 )
-from sidecar.backends.flux_worker import MORE, Call, FluxWorker, More, Session
+from sidecar.backends.flux_worker import FluxWorker, Session
 from sidecar.config import Settings
 from sidecar.errors import BrokerUnavailable, InvalidJobspec, SidecarError
 from sidecar.hub import EventHub
@@ -89,9 +89,10 @@ class FluxBackend:
         self._settings = settings
         self._environ = dict(os.environ if environ is None else environ)
         self._worker: FluxWorker | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._deliveries: Deliveries | None = None
         self._boot = secrets.token_hex(4)
-        self._hub: EventHub[StateChange] = EventHub(history=HISTORY)
+        # Changes are kept as tuples; a model is made only for a subscriber.
+        self._hub: EventHub[Change] = EventHub(history=HISTORY)
         self._journal: JournalWatch | None = None
         self._widths: dict[str, float] = {}
         self._bindings_version: str | None = None
@@ -114,7 +115,7 @@ class FluxBackend:
         del flux
         version = raw.flux_core_version_string()
         self._bindings_version = version.decode() if isinstance(version, bytes) else str(version)
-        self._loop = asyncio.get_running_loop()
+        self._deliveries = Deliveries(asyncio.get_running_loop())
         self._worker = FluxWorker(self._environ, self._on_ready, self._on_stop)
         self._worker.start()
         await asyncio.to_thread(self._worker.wait_first_attempt)
@@ -149,7 +150,7 @@ class FluxBackend:
         It runs on a handle of its own, closed at the end: the broker exits only
         once the client that asked has disconnected.
         """
-        worker = self._require_worker()
+        worker, _ = self._require_worker()
         if not worker.ready or worker.uri is None:
             raise BrokerUnavailable(worker.problem or "the Flux broker is not ready")
         await asyncio.to_thread(_shut_down_broker, worker.uri)
@@ -158,15 +159,15 @@ class FluxBackend:
 
     def _call(self, start: Callable[[Session, Call[T]], None]) -> asyncio.Future[T]:
         """Run ``start`` on the reactor thread; the future it settles is awaited here."""
-        worker = self._require_worker()
-        call: Call[T] = Call()
+        worker, deliveries = self._require_worker()
+        call: Call[T] = Call(deliveries)
         worker.post(lambda session: start(session, call), call)
-        return asyncio.wrap_future(call.future)
+        return call.future
 
-    def _require_worker(self) -> FluxWorker:
-        if self._worker is None:
+    def _require_worker(self) -> tuple[FluxWorker, Deliveries]:
+        if self._worker is None or self._deliveries is None:
             raise BrokerUnavailable("the flux backend is not started")
-        return self._worker
+        return self._worker, self._deliveries
 
     def _rpc(self, session: Session, call: Call[Any], topic: str, payload: Any = None) -> None:
         session.settle(session.handle.rpc(topic, payload), call, _get, flux_error)
@@ -187,12 +188,11 @@ class FluxBackend:
             self._journal.stop()
 
     def _journal_entry(self, change: Change) -> None:
-        if self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody listens
-                self._loop.call_soon_threadsafe(self._publish, change)
+        if self._deliveries is not None:
+            self._deliveries.send(lambda: self._publish(change))
 
     def _publish(self, change: Change) -> None:
-        self._hub.publish(self._state_change(change, self._hub.last_seq + 1))
+        self._hub.publish(change)
 
     def _state_change(self, change: Change, seq: int) -> StateChange:
         return StateChange(
@@ -421,13 +421,12 @@ class FluxBackend:
         )
 
     async def _hub_events(self, after: int | None) -> AsyncIterator[StateChange]:
-        async for _, change in self._hub.subscribe(after):
-            yield change
+        async for seq, change in self._hub.subscribe(after):
+            yield self._state_change(change, seq)
 
     def _stream(self, what: str, make: Callable[[Channel[T]], Any]) -> AsyncIterator[T]:
-        worker = self._require_worker()
-        assert self._loop is not None
-        channel: Channel[T] = Channel(self._loop, what)
+        worker, deliveries = self._require_worker()
+        channel: Channel[T] = Channel(deliveries, what)
         watch = make(channel)
         worker.post(watch.start, watch)
         return WatchStream(channel, lambda: worker.post_always(lambda _session: watch.stop()))

@@ -71,6 +71,21 @@ class _Job:
         return JobResult.FAILED
 
 
+# The eventlog entries that can change a job's state or its result (RFC 21).
+STATE_ENTRIES = (
+    "submit",
+    "validate",
+    "invalidate",
+    "depend",
+    "priority",
+    "urgency",
+    "jobspec-update",
+    "flux-restart",
+    "exception",
+    "alloc",
+    "finish",
+    "clean",
+)
 # (entry, state) -> next state, for the entries that need nothing but the state.
 _TRANSITIONS = {
     ("depend", JobState.DEPEND): JobState.PRIORITY,
@@ -166,9 +181,16 @@ class JournalWatch:
     def start(self, session: Session) -> None:
         from flux.job import JournalConsumer
 
+        class StateJournal(JournalConsumer):  # type: ignore[misc]
+            """Only the entries that can move a job between states."""
+
+            @property
+            def request_payload(self) -> dict[str, Any]:
+                return {**super().request_payload, "allow": dict.fromkeys(STATE_ENTRIES, 1)}
+
         self._session = session
         session.track(self)
-        consumer = JournalConsumer(session.handle, full=self._full)
+        consumer = StateJournal(session.handle, full=self._full)
         consumer.set_callback(self._entry)
         consumer.start()
         self._consumer = consumer

@@ -19,10 +19,11 @@ import asyncio
 import contextlib
 import errno
 import logging
-from collections.abc import AsyncGenerator, Callable, Collection
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from typing import Any, Generic, TypeVar
 
 from sidecar.backends.base import Stream
+from sidecar.backends.flux_bridge import Deliveries
 from sidecar.backends.flux_worker import Session
 from sidecar.errors import BrokerUnavailable
 from sidecar.models import JobEvent, OutputLine
@@ -46,8 +47,8 @@ _END = _End()
 class Channel(Generic[T]):
     """Items from the reactor thread to one async reader, in order."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, what: str) -> None:
-        self._loop = loop
+    def __init__(self, deliveries: Deliveries, what: str) -> None:
+        self._deliveries = deliveries
         self._what = what
         self._queue: asyncio.Queue[T | _End] = asyncio.Queue()
         self._ended = False
@@ -55,17 +56,13 @@ class Channel(Generic[T]):
     def put_many(self, items: list[T]) -> None:
         """From the reactor thread."""
         if items:
-            self._call(self._deliver, items)
+            self._deliveries.send(lambda: self._deliver(items))
 
     def end(self) -> None:
         """From the reactor thread: no more items."""
-        self._call(self._deliver, [_END])
+        self._deliveries.send(lambda: self._deliver([_END]))
 
-    def _call(self, function: Any, *args: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody reads
-            self._loop.call_soon_threadsafe(function, *args)
-
-    def _deliver(self, items: list[T | _End]) -> None:
+    def _deliver(self, items: Sequence[T | _End]) -> None:
         if self._ended:
             return
         for item in items:

@@ -5,7 +5,7 @@ A Flux handle is not thread-safe and the bindings have no asyncio integration
 event loop queues operations and writes a byte to a pipe the reactor watches;
 an operation starts Flux futures with ``then`` callbacks and returns, so many
 requests (submissions above all) are in flight on the one handle at once.
-Answers go back to the loop through ``concurrent.futures`` futures.
+Answers go back to the loop in batches (``flux_bridge``).
 
 Every Flux object is created and released on this thread, and the loop only
 sees plain Python values: some Flux destructors send an RPC, which must never
@@ -20,7 +20,6 @@ if the broker still answers, the worker logs it and runs the reactor again.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import errno
 import logging
@@ -29,8 +28,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from sidecar.backends.flux_bridge import Call, More
 from sidecar.errors import BrokerUnavailable, SidecarError
 
 logger = logging.getLogger(__name__)
@@ -68,31 +68,6 @@ class Inflight(Protocol):
     def broken(self, error: BrokerUnavailable) -> None: ...
 
 
-class Call(Generic[T]):
-    """One answer from the reactor thread to the event loop."""
-
-    def __init__(self) -> None:
-        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def resolve(self, value: T) -> None:
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            self.future.set_result(value)
-
-    def fail(self, error: BaseException) -> None:
-        with contextlib.suppress(concurrent.futures.InvalidStateError):
-            self.future.set_exception(error)
-
-    def broken(self, error: BrokerUnavailable) -> None:
-        self.fail(error)
-
-
-class More:
-    """Returned by a reader of a streaming reply: the answer needs further responses."""
-
-
-MORE = More()
-
-
 class Session:
     """One connection to the broker; only the reactor thread touches it."""
 
@@ -125,8 +100,8 @@ class Session:
         self.track(call)
 
         def ready(fulfilled: Any) -> None:
-            if call.future.done():
-                return  # answered (or abandoned) already: late replies are dropped
+            if call.settled:
+                return  # answered already: late replies are dropped
             try:
                 value = read(fulfilled)
             except OSError as exc:
@@ -167,6 +142,7 @@ class FluxWorker:
         self._closing = threading.Event()
         self._pipe_lock = threading.Lock()
         self._pipe_open = True
+        self._signalled = False
         self._first_attempt = threading.Event()
         self._thread: threading.Thread | None = None
         self._dead: list[Session] = []
@@ -202,6 +178,7 @@ class FluxWorker:
     def stop(self) -> None:
         """Blocking: end the reactor and the thread (call it off the event loop)."""
         self._closing.set()
+        self._signalled = False
         self._wake()
         if self._thread is not None:
             self._thread.join(10)
@@ -214,6 +191,13 @@ class FluxWorker:
                     os.close(fd)
 
     def _wake(self) -> None:
+        # One byte per batch: a wake-up hands the GIL to the reactor thread, so
+        # posts made before it drains the queue ride on the pending byte. Posts
+        # append before reading the flag; the reactor clears it between reading
+        # the pipe and reading the queue, so no post is left without a byte.
+        if self._signalled:
+            return
+        self._signalled = True
         # The lock keeps a late wake-up from writing to a reused descriptor number.
         with self._pipe_lock, contextlib.suppress(BlockingIOError, OSError):
             if self._pipe_open:
@@ -350,6 +334,7 @@ class FluxWorker:
         with contextlib.suppress(BlockingIOError, OSError):
             while os.read(fd, 4096):
                 pass
+        self._signalled = False  # after the bytes are gone, before the queue is read
         while self._queue:
             operation, inflight = self._queue.popleft()
             try:
