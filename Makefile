@@ -33,8 +33,9 @@ run: install $(TOKEN_FILE) ## serve on 127.0.0.1:5000 with the local backend and
 	@echo "API docs: http://$(HOST):$(PORT)/docs"
 	FLUX_SIDECAR_TOKEN_FILE=$(TOKEN_FILE) $(BIN)/flux-sidecar serve --backend local --host $(HOST) --port $(PORT)
 
-test: install browser ## run the whole test suite
+test: install browser ## run the whole test suite (and the flux tests when flux is on PATH)
 	$(BIN)/python -m pytest
+	@if command -v $(FLUX) >/dev/null; then $(MAKE) --no-print-directory test-flux; fi
 
 check: install ## lint, format check and type check
 	$(BIN)/ruff check .
@@ -80,3 +81,21 @@ manifests: install ## re-render manifests/ from the chart's defaults (release fl
 e2e: install ## kind end-to-end: operator, image, chart, job, metrics, shutdown (needs Docker and kind)
 	$(BIN)/python -m pip install --quiet -e '.[e2e]'
 	RUN_E2E=1 $(BIN)/python -m pytest -m e2e -rs tests/e2e
+
+.PHONY: test-flux bench
+FLUX ?= flux
+FLUX_STAMP := $(VENV)/.flux-extra
+
+# Flux's Python bindings come with Flux (`flux env` puts them on PYTHONPATH);
+# the venv only needs what they import: the `flux` extra.
+$(FLUX_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[flux]'
+	touch $@
+
+test-flux: install $(FLUX_STAMP) ## run the flux tests inside `flux start --test-size=2` (needs flux on PATH)
+	@command -v $(FLUX) >/dev/null || { echo "make test-flux: flux is not on PATH (see DEVELOPERS.md)" >&2; exit 1; }
+	$(FLUX) start --test-size=2 $(FLUX) env $(BIN)/python -m pytest -m flux
+
+bench: install $(FLUX_STAMP) ## submissions/s through REST vs in-process submit_async (needs flux on PATH)
+	@command -v $(FLUX) >/dev/null || { echo "make bench: flux is not on PATH (see DEVELOPERS.md)" >&2; exit 1; }
+	$(FLUX) start --test-size=2 $(FLUX) env $(BIN)/python -m bench.submit_rate
