@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +172,20 @@ def test_pages_hold_every_job_once_while_jobs_arrive(api: TestClient) -> None:
         assert [int(job["id_dec"]) for job in everything["jobs"]] == newest + ids
     finally:
         flux("cancel", *held, *added)
+
+
+def test_the_request_shape_reaches_flux(api: TestClient, tmp_path: Path) -> None:
+    here = submit(api, command=["pwd"], cwd=str(tmp_path), name="where")
+    whole = submit(api, command=["true"], nodes=1, tasks=1, exclusive=True)
+    assert [line["data"] for line in output(api, wait_for(api, here["id"])["id"])] == [
+        f"{tmp_path}\n"
+    ]
+    assert (wait_for(api, whole["id"])["cores"], flux("jobs", "-no", "{ncores}", whole["id"])) == (
+        2,
+        "2\n",
+    )
+    queue = api.post("/api/v1/jobs", json={"command": ["true"], "queue": "nope"})
+    assert (queue.status_code, queue.json()["detail"]) == (422, "'nope' is not a valid queue")
+    # Flux takes an unsatisfiable job and fails it at allocation, as `flux submit` does.
+    gpus = wait_for(api, submit(api, command=["true"], gpus_per_task=1)["id"])
+    assert (gpus["result"], gpus["exception"]["type"]) == ("FAILED", "alloc")
