@@ -82,6 +82,11 @@ def _get(future: Any) -> Any:
     return future.get()
 
 
+def _listed(future: Any) -> dict[str, Any]:
+    record: dict[str, Any] = future.get_job()
+    return record
+
+
 class FluxBackend:
     """Jobs, output and events of a Flux instance, through one reactor thread."""
 
@@ -210,15 +215,21 @@ class FluxBackend:
         jobspec, urgency = self._jobspec(request)
         text = json.dumps(jobspec)
 
-        def start(session: Session, call: Call[int]) -> None:
+        def start(session: Session, call: Call[dict[str, Any]]) -> None:
             import flux.job
 
-            future = flux.job.submit_async(session.handle, text, urgency=urgency)
-            session.settle(future, call, lambda f: int(f.get_id()), submit_error)
+            def submitted(future: Any) -> More:
+                # Straight on to job-list, without a trip through the event loop:
+                # it answers list-id once it knows the job, so this is the job as listed.
+                jobid = int(future.get_id())
+                lookup = flux.job.job_list_id(session.handle, jobid, attrs=ATTRS)
+                session.settle(lookup, call, _listed, lambda e: flux_error(e, jobid))
+                return MORE
 
-        jobid = await self._call(start)
-        # job-list answers list-id once it knows the job, so this is the job as listed.
-        return await self.get_job(jobid)
+            future = flux.job.submit_async(session.handle, text, urgency=urgency)
+            session.settle(future, call, submitted, submit_error)
+
+        return job_from_record(await self._call(start))
 
     def _jobspec(self, request: JobRequest) -> tuple[dict[str, Any], int]:
         if request.jobspec is None:
@@ -247,7 +258,7 @@ class FluxBackend:
             import flux.job
 
             future = flux.job.job_list_id(session.handle, jobid, attrs=ATTRS)
-            session.settle(future, call, lambda f: f.get_job(), lambda e: flux_error(e, jobid))
+            session.settle(future, call, _listed, lambda e: flux_error(e, jobid))
 
         return job_from_record(await self._call(start))
 

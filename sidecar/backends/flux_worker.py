@@ -96,7 +96,11 @@ class Session:
         read: Callable[[Any], T | More],
         errors: Callable[[OSError], SidecarError],
     ) -> None:
-        """Resolve ``call`` with ``read(future)`` once the Flux future is fulfilled."""
+        """Resolve ``call`` with ``read(future)`` once the Flux future is fulfilled.
+
+        ``read`` returns ``MORE`` to wait for a further response of a streaming
+        reply, or when it has handed ``call`` on to another future.
+        """
         self.track(call)
 
         def ready(fulfilled: Any) -> None:
