@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.jobwait import wait_for
-from tests.serverproc import free_port, run_server
+from tests.serverproc import free_port, process_alive, run_server
 
 TOKEN = "process-token-4f1c2a"
 
@@ -23,14 +23,6 @@ def test_echo_hello(tmp_path: Path) -> None:
         assert http.get(f"/api/v1/jobs/{job['id']}/output").text == "hello\n"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_cancel_ends_the_process_group(tmp_path: Path) -> None:
     with run_server(tmp_path, TOKEN) as server, server.client() as http:
         # The task reports its own pid and that of a child in its process group.
@@ -38,13 +30,13 @@ def test_cancel_ends_the_process_group(tmp_path: Path) -> None:
         job = http.post("/api/v1/jobs", json={"command": command}).json()
         with http.stream("GET", f"/api/v1/jobs/{job['id']}/output?follow=true") as response:
             pids = [int(p) for p in next(response.iter_lines()).split()]
-        assert all(_alive(pid) for pid in pids)
+        assert all(process_alive(pid) for pid in pids)
         assert http.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 202
         assert wait_for(http, job["id"])["result"] == "CANCELED"
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in pids)
+        assert not any(process_alive(pid) for pid in pids)
 
 
 def test_follow_streams_while_the_job_runs(tmp_path: Path) -> None:

@@ -14,18 +14,10 @@ from pathlib import Path
 import httpx
 
 from tests.jobwait import wait_for
-from tests.serverproc import ServerProcess, free_port, run_server
+from tests.serverproc import ServerProcess, free_port, process_alive, run_server
 
 TOKEN = "shutdown-token-77aa"
 EXIT_TIMEOUT = 60  # generous: an upper bound, not a measurement
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 class EventRecorder(threading.Thread):
@@ -65,7 +57,7 @@ def test_cancel_mode_ends_jobs_and_exits_zero(tmp_path: Path) -> None:
     assert {"id": job_id, "state": "INACTIVE", "result": "CANCELED"}.items() <= next(
         c for c in recorder.changes if c["state"] == "INACTIVE"
     ).items()
-    assert not _alive(pid)
+    assert not process_alive(pid)
     assert "Traceback" not in server.logs()
 
 
