@@ -13,8 +13,8 @@ import pytest
 from sidecar.backends.flux_events import JobStates, parse_event_id
 from sidecar.backends.flux_jobs import flux_error, job_from_record, returncode, submit_error
 from sidecar.backends.flux_paging import Cursor, decode_cursor, encode_cursor
+from sidecar.backends.flux_session import OPERATOR_URIS, locate_broker
 from sidecar.backends.flux_streams import split_lines
-from sidecar.backends.flux_worker import OPERATOR_URIS, locate_broker
 from sidecar.errors import (
     BrokerUnavailable,
     Conflict,

@@ -3,13 +3,14 @@
 One reactor thread owns the Flux handle (``flux_worker``); every method here
 queues an operation on it and awaits the answer, so the event loop never waits
 on Flux and many requests are in flight on the handle at once (submissions
-are ``submit_async`` futures, not a lock around ``submit``). Jobs come from
-job-list (``job_list`` with filters and a submit-time window pushed down, see
-``flux_jobs``; ``job_list_id`` for one job; ``job-list.job-stats`` for counts),
-output and per-job events from eventlog watches (``flux_streams``), all-job
-events from the job manager's journal (``flux_events``), resources from
-``resource_list``, readiness from ``state-machine.wait``, and the broker stops
-with ``shutdown.start``.
+are ``submit_async`` futures, not a lock around ``submit``; what is asked of
+Flux is in ``flux_requests``). Jobs come from job-list (``job_list`` with
+filters and a submit-time window pushed down, see ``flux_paging``;
+``job_list_id`` for one job; ``job-list.job-stats`` read by ``JobStats`` for
+counts), output and per-job events from eventlog watches (``flux_streams``),
+all-job events from the job manager's journal (``flux_events``), resources
+from ``resource_list``, readiness from ``state-machine.wait``, and the broker
+stops with ``shutdown.start``.
 
 The broker is ``FLUX_URI`` if set, else the Flux Operator's socket (DESIGN
 section 6). Until it answers, and whenever it is gone, requests get 503 with
@@ -19,9 +20,6 @@ the reason and ``ready()`` is False; the worker reconnects by itself.
 from __future__ import annotations
 
 import asyncio
-import copy
-import errno
-import json
 import logging
 import os
 import secrets
@@ -29,30 +27,29 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any, Literal, TypeVar
 
 from sidecar.backends.base import Stream
-from sidecar.backends.flux_bridge import MORE, Call, Deliveries, More
+from sidecar.backends.flux_bridge import Call, Deliveries
 from sidecar.backends.flux_events import Change, JournalWatch, parse_event_id
-from sidecar.backends.flux_jobs import (
-    ATTRS,
-    filter_terms,
-    flux_error,
-    job_from_record,
-    submit_error,
-    user_id,
-)
+from sidecar.backends.flux_jobs import filter_terms, job_from_record, user_id
 from sidecar.backends.flux_paging import decode_cursor, encode_cursor, hint_key, newest_first
-from sidecar.backends.flux_streams import (
-    Channel,
-    EventlogWatch,
-    OutputWatch,
-    WatchStream,
-    output_so_far,
+from sidecar.backends.flux_requests import (
+    cancel_job,
+    jobspec_for,
+    list_one,
+    list_page,
+    output_lookup,
+    resource_sets,
+    rpc,
+    shut_down_broker,
+    signal_job,
+    submit_and_list,
 )
-from sidecar.backends.flux_worker import FluxWorker, Session
+from sidecar.backends.flux_session import Session
+from sidecar.backends.flux_streams import Channel, EventlogWatch, OutputWatch, WatchStream
+from sidecar.backends.flux_worker import FluxWorker
 from sidecar.config import Settings
-from sidecar.errors import BrokerUnavailable, InvalidJobspec, SidecarError
+from sidecar.errors import BrokerUnavailable, SidecarError
 from sidecar.hub import EventHub
 from sidecar.jobid import encode_f58
-from sidecar.jobspec import build_jobspec, job_environment
 from sidecar.models import (
     BackendInfo,
     Job,
@@ -76,15 +73,6 @@ T = TypeVar("T")
 HISTORY = 10_000
 FIRST_WIDTH_SECONDS = 60.0
 _STATE_KEYS = {s: s.value.lower() for s in JobState}
-
-
-def _get(future: Any) -> Any:
-    return future.get()
-
-
-def _listed(future: Any) -> dict[str, Any]:
-    record: dict[str, Any] = future.get_job()
-    return record
 
 
 class FluxBackend:
@@ -134,7 +122,7 @@ class FluxBackend:
         if self._worker is None or not self._worker.ready:
             return False
         try:
-            await self._call(lambda s, c: self._rpc(s, c, "state-machine.wait"))
+            await self._call(rpc("state-machine.wait"))
         except SidecarError:
             return False
         return True
@@ -158,7 +146,7 @@ class FluxBackend:
         worker, _ = self._require_worker()
         if not worker.ready or worker.uri is None:
             raise BrokerUnavailable(worker.problem or "the Flux broker is not ready")
-        await asyncio.to_thread(_shut_down_broker, worker.uri)
+        await asyncio.to_thread(shut_down_broker, worker.uri)
 
     # the reactor thread's side
 
@@ -173,9 +161,6 @@ class FluxBackend:
         if self._worker is None or self._deliveries is None:
             raise BrokerUnavailable("the flux backend is not started")
         return self._worker, self._deliveries
-
-    def _rpc(self, session: Session, call: Call[Any], topic: str, payload: Any = None) -> None:
-        session.settle(session.handle.rpc(topic, payload), call, _get, flux_error)
 
     def _on_ready(self, session: Session) -> None:
         """A connection reached RUN: (re)start the journal, from where the last one was."""
@@ -212,55 +197,13 @@ class FluxBackend:
     # submission
 
     async def submit(self, request: JobRequest) -> Job:
-        jobspec, urgency = self._jobspec(request)
-        text = json.dumps(jobspec)
-
-        def start(session: Session, call: Call[dict[str, Any]]) -> None:
-            import flux.job
-
-            def submitted(future: Any) -> More:
-                # Straight on to job-list, without a trip through the event loop:
-                # it answers list-id once it knows the job, so this is the job as listed.
-                jobid = int(future.get_id())
-                lookup = flux.job.job_list_id(session.handle, jobid, attrs=ATTRS)
-                session.settle(lookup, call, _listed, lambda e: flux_error(e, jobid))
-                return MORE
-
-            future = flux.job.submit_async(session.handle, text, urgency=urgency)
-            session.settle(future, call, submitted, submit_error)
-
-        return job_from_record(await self._call(start))
-
-    def _jobspec(self, request: JobRequest) -> tuple[dict[str, Any], int]:
-        if request.jobspec is None:
-            return build_jobspec(request), request.urgency
-        from flux.job import validate_jobspec
-
-        spec = copy.deepcopy(request.jobspec)
-        system = spec.get("attributes", {}).get("system") if isinstance(spec, dict) else None
-        if not isinstance(system, dict) or not isinstance(system.get("environment", {}), dict):
-            raise InvalidJobspec("jobspec: attributes.system must be an object with an environment")
-        # The bindings would copy the sidecar's environment; the job gets its own only.
-        system["environment"] = job_environment(system.get("environment", {}))
-        try:
-            validate_jobspec(json.dumps(spec), require_version=1)
-        except (ValueError, TypeError, KeyError, AttributeError, OSError) as exc:
-            raise InvalidJobspec(f"jobspec: {exc}") from None
-        urgency = system.get("urgency", 16)
-        if not isinstance(urgency, int) or isinstance(urgency, bool) or not 0 <= urgency <= 31:
-            raise InvalidJobspec("jobspec: attributes.system.urgency must be an integer 0..31")
-        return spec, urgency
+        jobspec, urgency = jobspec_for(request)
+        return job_from_record(await self._call(submit_and_list(jobspec, urgency)))
 
     # queries
 
     async def get_job(self, jobid: int) -> Job:
-        def start(session: Session, call: Call[dict[str, Any]]) -> None:
-            import flux.job
-
-            future = flux.job.job_list_id(session.handle, jobid, attrs=ATTRS)
-            session.settle(future, call, _listed, lambda e: flux_error(e, jobid))
-
-        return job_from_record(await self._call(start))
+        return job_from_record(await self._call(list_one(jobid)))
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         userid = None
@@ -282,48 +225,13 @@ class FluxBackend:
             next=encode_cursor(page.next) if page.next is not None else None,
         )
 
-    async def _fetch(
-        self, constraint: dict[str, Any], since: float, max_entries: int
-    ) -> list[dict[str, Any]]:
-        def start(session: Session, call: Call[list[dict[str, Any]]]) -> None:
-            import flux.constants
-            import flux.job
-
-            future = flux.job.job_list(
-                session.handle,
-                max_entries=max_entries,
-                attrs=ATTRS,
-                userid=flux.constants.FLUX_USERID_UNKNOWN,
-                since=since,
-                constraint=constraint,
-            )
-            jobs: list[dict[str, Any]] = []
-            replies = [0]
-
-            def read(reply: Any) -> list[dict[str, Any]] | More:
-                try:
-                    answer = reply.get()
-                except OSError as exc:
-                    if exc.errno == errno.ENODATA:
-                        return jobs
-                    raise
-                jobs.extend(answer["jobs"])
-                replies[0] += 1
-                if replies[0] == 1 and not answer.get("version"):
-                    return jobs  # protocol version 0 answers once
-                reply.reset()
-                return MORE
-
-            session.settle(future, call, read, flux_error)
-
-        return await self._call(start)
+    async def _fetch(self, constraint: dict[str, Any], since: float, limit: int) -> list[Any]:
+        return await self._call(list_page(constraint, since, limit))
 
     async def stats(self) -> JobStats:
         from flux.job.stats import JobStats as FluxJobStats
 
-        counts = FluxJobStats.QueueStats(
-            await self._call(lambda s, c: self._rpc(s, c, "job-list.job-stats", {}))
-        )
+        counts = FluxJobStats.QueueStats(await self._call(rpc("job-list.job-stats", {})))
         return JobStats(
             states={s: int(getattr(counts, key)) for s, key in _STATE_KEYS.items()},
             results={
@@ -336,20 +244,7 @@ class FluxBackend:
         )
 
     async def resources(self) -> Resources:
-        def start(session: Session, call: Call[dict[str, tuple[int, int, int, str]]]) -> None:
-            import flux.resource
-
-            def read(future: Any) -> dict[str, tuple[int, int, int, str]]:
-                listing = future.get()
-                return {
-                    state: (rset.nnodes, rset.ncores, rset.ngpus, str(rset.nodelist))
-                    for state in ("all", "up", "down", "allocated", "free")
-                    for rset in (getattr(listing, state),)
-                }
-
-            session.settle(flux.resource.resource_list(session.handle), call, read, flux_error)
-
-        sets = await self._call(start)
+        sets = await self._call(resource_sets())
 
         def count(index: int) -> ResourceCount:
             total, up, down, allocated, free = (
@@ -367,22 +262,10 @@ class FluxBackend:
     # control
 
     async def cancel(self, jobid: int, reason: str | None = None) -> None:
-        def start(session: Session, call: Call[None]) -> None:
-            import flux.job
-
-            future = flux.job.cancel_async(session.handle, jobid, reason)
-            session.settle(future, call, _get, lambda e: flux_error(e, jobid, "cancel"))
-
-        await self._call(start)
+        await self._call(cancel_job(jobid, reason))
 
     async def signal(self, jobid: int, signum: int) -> None:
-        def start(session: Session, call: Call[None]) -> None:
-            import flux.job
-
-            future = flux.job.kill_async(session.handle, jobid, signum)
-            session.settle(future, call, _get, lambda e: flux_error(e, jobid, "signal"))
-
-        await self._call(start)
+        await self._call(signal_job(jobid, signum))
 
     # streams
 
@@ -394,23 +277,7 @@ class FluxBackend:
             return self._stream(
                 f"output of {encode_f58(jobid)}", lambda ch: OutputWatch(ch, jobid, wanted)
             )
-
-        def start(session: Session, call: Call[list[OutputLine]]) -> None:
-            import flux.job
-
-            def read(future: Any) -> list[OutputLine]:
-                try:
-                    text = future.get()["guest.output"]
-                except OSError as exc:
-                    if exc.errno == errno.ENOENT and "key not found" in str(exc.strerror):
-                        return []  # the job has written nothing yet, or never started
-                    raise
-                return output_so_far(text, wanted)
-
-            future = flux.job.job_info_lookup(session.handle, jobid, keys=["guest.output"])
-            session.settle(future, call, read, lambda e: flux_error(e, jobid))
-
-        return _lines(self._call(start))
+        return _lines(self._call(output_lookup(jobid, wanted)))
 
     def job_events(self, jobid: int) -> AsyncIterator[JobEvent]:
         return self._stream(f"events of {encode_f58(jobid)}", lambda ch: EventlogWatch(ch, jobid))
@@ -446,26 +313,3 @@ class FluxBackend:
 async def _lines(pending: asyncio.Future[list[OutputLine]]) -> AsyncIterator[OutputLine]:
     for line in await pending:
         yield line
-
-
-def _shut_down_broker(uri: str) -> None:
-    """Blocking, on a thread of its own with a handle of its own."""
-    import flux
-    import flux.constants
-
-    handle = flux.Flux(uri)
-    future = handle.rpc(
-        "shutdown.start", {"loglevel": 6}, nodeid=0, flags=flux.constants.FLUX_RPC_STREAMING
-    )
-    try:
-        while True:
-            for line in str((future.get() or {}).get("log", "")).splitlines():
-                logger.info("broker: %s", line)
-            future.reset()
-    except OSError as exc:
-        if exc.errno in (errno.EPIPE, errno.ECONNRESET):
-            logger.info("the Flux broker went away during its shutdown")
-        elif exc.errno != errno.ENODATA:
-            raise flux_error(exc) from None
-    finally:
-        del future, handle  # closing the handle lets the broker finish

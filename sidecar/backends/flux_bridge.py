@@ -70,6 +70,11 @@ class Call(Generic[T]):
         self.settled = False
         self._deliveries = deliveries
 
+    @property
+    def abandoned(self) -> bool:
+        """The caller stopped waiting (it timed out, or its client left)."""
+        return self.future.cancelled()
+
     def resolve(self, value: T) -> None:
         if not self.settled:
             self.settled = True

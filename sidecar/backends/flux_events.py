@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sidecar.backends.flux_worker import Session
+from sidecar.backends.flux_session import Session
 from sidecar.errors import BrokerUnavailable, InvalidRequest
 from sidecar.models import JobResult, JobState
 

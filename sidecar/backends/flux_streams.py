@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from sidecar.backends.base import Stream
 from sidecar.backends.flux_bridge import Deliveries
-from sidecar.backends.flux_worker import Session
+from sidecar.backends.flux_session import Session
 from sidecar.errors import BrokerUnavailable
 from sidecar.models import JobEvent, OutputLine
 
