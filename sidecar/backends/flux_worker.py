@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from sidecar.backends.flux_bridge import Call
 from sidecar.backends.flux_session import Inflight, Session, locate_broker
@@ -36,9 +36,8 @@ from sidecar.errors import BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0, 2.0)
+# Looking for the socket costs a stat(): one that appears is tried within a second.
+RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0)
 FIRST_CONNECT_SECONDS = 5.0
 # Callback failures tolerated per minute before the connection is replaced.
 MAX_RECOVERIES = 5
