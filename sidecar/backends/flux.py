@@ -30,7 +30,7 @@ from sidecar.backends.base import Stream
 from sidecar.backends.flux_bridge import Call, Deliveries
 from sidecar.backends.flux_events import Change, JournalWatch, parse_event_id
 from sidecar.backends.flux_jobs import filter_terms, job_from_record, user_id
-from sidecar.backends.flux_paging import decode_cursor, encode_cursor, hint_key, newest_first
+from sidecar.backends.flux_paging import Hint, decode_cursor, encode_cursor, hint_key, newest_first
 from sidecar.backends.flux_requests import (
     cancel_job,
     jobspec_for,
@@ -71,7 +71,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HISTORY = 10_000
-FIRST_WIDTH_SECONDS = 60.0
 _STATE_KEYS = {s: s.value.lower() for s in JobState}
 
 
@@ -87,7 +86,7 @@ class FluxBackend:
         # Changes are kept as tuples; a model is made only for a subscriber.
         self._hub: EventHub[Change] = EventHub(history=HISTORY)
         self._journal: JournalWatch | None = None
-        self._widths: dict[str, float] = {}
+        self._hints: dict[str, Hint] = {}
         self._bindings_version: str | None = None
 
     @property
@@ -215,18 +214,20 @@ class FluxBackend:
         terms = filter_terms(query, userid)
         key = hint_key(terms)
         page = await newest_first(
-            self._fetch, terms, cursor, query.limit, self._widths.get(key, FIRST_WIDTH_SECONDS)
+            self._fetch, terms, cursor, query.limit, self._hints.get(key, Hint())
         )
-        if len(self._widths) > 256:
-            self._widths.clear()
-        self._widths[key] = page.width
+        if len(self._hints) > 256:
+            self._hints.clear()
+        self._hints[key] = page.hint
         return JobPage(
             jobs=[job_from_record(r) for r in page.records],
             next=encode_cursor(page.next) if page.next is not None else None,
         )
 
-    async def _fetch(self, constraint: dict[str, Any], since: float, limit: int) -> list[Any]:
-        return await self._call(list_page(constraint, since, limit))
+    async def _fetch(
+        self, constraint: dict[str, Any], since: float, limit: int, attrs: list[str] | None
+    ) -> list[Any]:
+        return await self._call(list_page(constraint, since, limit, attrs))
 
     async def stats(self) -> JobStats:
         from flux.job.stats import JobStats as FluxJobStats

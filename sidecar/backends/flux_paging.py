@@ -4,12 +4,15 @@ Newest first means most recently submitted first: ``(t_submit, id)``
 descending, the local backend's order (Flux ids are time-ordered, and
 t_submit follows them). job-list cannot sort that way: it returns pending
 jobs by priority, then running jobs by start time, then inactive jobs by end
-time, and stops at ``max_entries``. So a page asks job-list for a window of
-submit times (``t_submit`` constraints, pushed down with the filters) and
-narrows or widens the window until it holds between ``limit + 1`` and a
-bounded number of jobs; those are sorted here. ``since`` lets job-list stop
-early in its inactive list (a job ends after it is submitted). No page ever
-fetches every job.
+time, and stops at ``max_entries``. So a page first finds a window of submit
+times (``t_submit`` constraints, pushed down with the filters) holding at
+least ``limit + 1`` jobs and at most a bounded number, probing with
+``t_submit`` alone; then it fetches the page's jobs, all attributes, from the
+top of that window. Each probe narrows the window to the ``limit + 1``-th
+newest submit time it has seen, or halves it; ``since`` lets job-list stop
+early in its inactive list (a job ends after it is submitted). A hint kept
+from the last page (where the window started) usually makes one probe
+enough. No page ever fetches every job.
 
 The cursor holds the ``(t_submit, id)`` of a page's last job; the next page
 holds the jobs submitted strictly before. New jobs always sort before the
@@ -31,11 +34,12 @@ from typing import Any, NamedTuple
 from sidecar.errors import InvalidCursor
 
 Record = dict[str, Any]
-Fetch = Callable[[Record, float, int], Awaitable[list[Record]]]
+# (constraint, since, max_entries, attributes or None for all of them)
+Fetch = Callable[[Record, float, int, "list[str] | None"], Awaitable[list[Record]]]
 
-GROW = 8.0
+PROBE_ATTRS = ["t_submit"]
 RESOLUTION = 1e-6
-MAX_PROBES = 40
+MAX_PROBES = 200
 SINCE_MARGIN = 1.0
 _PREFIX = "flux:"
 
@@ -46,10 +50,17 @@ class Cursor(NamedTuple):
     tie: bool = False  # more jobs may share t_submit (with smaller ids)
 
 
+class Hint(NamedTuple):
+    """Where the last window began: absolute for a first page, below the cursor otherwise."""
+
+    first: float = 0.0
+    below: float = 0.0
+
+
 class Page(NamedTuple):
     records: list[Record]
     next: Cursor | None
-    width: float
+    hint: Hint
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -85,76 +96,103 @@ def _newest(records: list[Record]) -> list[Record]:
     return sorted(records, key=_key, reverse=True)
 
 
-def _page(records: list[Record], limit: int, width: float) -> Page:
+def _page(records: list[Record], limit: int, hint: Hint) -> Page:
     """The first ``limit`` of ``records`` (newest first, all there is above the last)."""
     if len(records) <= limit or limit == 0:
-        return Page(records[:limit], None, width)
+        return Page(records[:limit], None, hint)
     last, following = records[limit - 1], records[limit]
     tie = float(following["t_submit"]) == float(last["t_submit"])
-    return Page(records[:limit], Cursor(*_key(last), tie), width)
+    return Page(records[:limit], Cursor(*_key(last), tie), hint)
 
 
 async def newest_first(
-    fetch: Fetch, terms: list[Record], cursor: Cursor | None, limit: int, hint: float
+    fetch: Fetch, terms: list[Record], cursor: Cursor | None, limit: int, hint: Hint
 ) -> Page:
-    """One page of job-list records, newest first, and the window width that found it.
-
-    Pass back the returned ``width`` as ``hint`` next time: jobs tend to
-    arrive at a steady rate, so the first window tried usually fits.
-    """
+    """One page of job-list records, newest first; pass its ``hint`` to the next call."""
     head: list[Record] = []
     if cursor is not None and cursor.tie:
         t = cursor.t_submit
         instant = [{"t_submit": [f">={t!r}"]}, {"t_submit": [f"<={t!r}"]}]
-        ties = await fetch({"and": [*terms, *instant]}, _since(t, 0.0), 0)
+        ties = await fetch({"and": [*terms, *instant]}, _since(t), 0, None)
         head = _newest([r for r in ties if _key(r) < (t, cursor.id)])
         if len(head) > limit:
             return _page(head, limit, hint)
-    below, width = await _window_search(fetch, terms, cursor, limit - len(head) + 1, hint)
-    return _page(head + below, limit, width)
-
-
-async def _window_search(
-    fetch: Fetch, terms: list[Record], cursor: Cursor | None, wanted: int, hint: float
-) -> tuple[list[Record], float]:
-    """All records of a window of submit times below ``cursor`` holding ``wanted`` or more.
-
-    The first probe has no lower bound: when fewer than a bounded number of
-    jobs match, that is the answer. Otherwise the window starts at ``hint``
-    seconds and is narrowed or widened geometrically until it holds between
-    ``wanted`` and ``cap`` jobs.
-    """
-    cap = 2 * wanted + 100
-    ref = cursor.t_submit if cursor is not None else time.time()
     upper = [{"t_submit": [f"<{cursor.t_submit!r}"]}] if cursor is not None else []
-    few, full, width = 0.0, ref, ref
-    for probe in range(MAX_PROBES):
-        bounded = width < ref
-        records = await fetch(_window(terms, upper, ref, width), _since(ref, width), cap)
-        if len(records) < cap and (len(records) >= wanted or not bounded):
-            return _newest(records), width
-        if len(records) < cap:
-            few = width
+    if cursor is None:
+        top, start = time.time() + 1.0, hint.first
+    else:
+        top, start = cursor.t_submit, cursor.t_submit - hint.below if hint.below else 0.0
+    window = await _window(fetch, terms, upper, limit - len(head) + 1, start, top)
+    chosen = _newest(window)[: limit - len(head) + 1]
+    records: list[Record] = []
+    if chosen:
+        bounds = [
+            {"t_submit": [f">={chosen[-1]['t_submit']!r}"]},
+            {"t_submit": [f"<={chosen[0]['t_submit']!r}"]},
+        ]
+        found = await fetch(
+            {"and": [*terms, *upper, *bounds]}, _since(chosen[-1]["t_submit"]), 0, None
+        )
+        records = _newest(found)
+    # Next time, start where this page's jobs begin: for a first page that
+    # window still holds them (and what arrived since); below a cursor, twice
+    # this span, as the next page is most likely as dense.
+    oldest = float(chosen[-1]["t_submit"]) if chosen else 0.0
+    if cursor is None:
+        hint = hint._replace(first=oldest)
+    else:
+        hint = hint._replace(below=2 * (cursor.t_submit - oldest) if chosen else 0.0)
+    return _page(head + records, limit, hint)
+
+
+async def _window(
+    fetch: Fetch, terms: list[Record], upper: list[Record], wanted: int, start: float, top: float
+) -> list[Record]:
+    """Every job (``t_submit`` only) of a window below ``top`` holding ``wanted`` or more.
+
+    The window's lower bound lies between ``lo`` (at least ``wanted`` jobs
+    above it: seen, or a probe came back full) and ``hi`` (fewer: a probe came
+    back short). A probe returns its whole window, or ``cap`` jobs of it in
+    job-list's order. After a full probe the next one starts at the
+    ``wanted``-th newest job seen, which drops at least ``cap - wanted`` jobs
+    from the window; when job-list's order says little about submit times
+    (pending jobs come oldest first) every other probe halves the interval.
+    """
+    cap = min(max(20 * wanted, 1000), max(4 * wanted, 5000))
+    seen: dict[int, float] = {}
+    lo, hi = -math.inf, top
+    x: float | None = start if 0.0 < start < top else None
+    fulls = 0
+    for _ in range(MAX_PROBES):
+        records = await fetch(_bounded(terms, upper, x), _since(x), cap, PROBE_ATTRS)
+        if len(records) < cap and (len(records) >= wanted or x is None):
+            return records
+        seen.update((int(r["id"]), float(r["t_submit"])) for r in records)
+        if len(records) < cap and x is not None:
+            hi, fulls = x, 0
+            if math.isfinite(lo):
+                x = (lo + hi) / 2
+            else:  # no lower bound yet: widen the window
+                x = top - 4 * (top - x) if top - 4 * (top - x) > 0 else None
         else:
-            full = min(width, ref)
-        if full - few < RESOLUTION:
+            inside = sorted((t for t in seen.values() if x is None or t >= x), reverse=True)
+            floor = inside[wanted - 1]
+            if x is not None and floor <= x:
+                break  # the wanted-th newest shares the window's first instant
+            lo, fulls = max(lo, floor), fulls + 1
+            x = (lo + hi) / 2 if fulls > 4 and fulls % 2 else lo
+        if hi - lo < RESOLUTION:
             break
-        if probe == 0 and hint < full:
-            width = hint
-        elif few == 0.0:
-            width = full / GROW
-        else:
-            width = math.sqrt(few * full)
-    # Only ties on t_submit are left: take the whole (tiny) window.
-    records = await fetch(_window(terms, upper, ref, full), _since(ref, full), 0)
-    return _newest(records), full
+    # Only ties on t_submit are left: take the whole window at ``lo``.
+    bound = lo if math.isfinite(lo) else None
+    return await fetch(_bounded(terms, upper, bound), _since(bound), 0, PROBE_ATTRS)
 
 
-def _window(terms: list[Record], upper: list[Record], ref: float, width: float) -> Record:
-    lower = [{"t_submit": [f">={ref - width!r}"]}] if width < ref else []
-    return {"and": [*terms, *upper, *lower]}
+def _bounded(terms: list[Record], upper: list[Record], lower: float | None) -> Record:
+    below = [{"t_submit": [f">={lower!r}"]}] if lower is not None else []
+    return {"and": [*terms, *upper, *below]}
 
 
-def _since(ref: float, width: float) -> float:
+def _since(lower: float | None) -> float:
     """job-list's ``since``: no job submitted in the window ended before it."""
-    return max(0.0, ref - width - SINCE_MARGIN) if width < ref else 0.0
+    return max(0.0, lower - SINCE_MARGIN) if lower is not None else 0.0

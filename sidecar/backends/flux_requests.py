@@ -100,39 +100,40 @@ def list_one(jobid: int) -> Start[Record]:
     return start
 
 
-def list_page(constraint: Record, since: float, max_entries: int) -> Start[list[Record]]:
-    """``job_list`` for every user, the filters and the window pushed down to job-list."""
+def list_page(
+    constraint: Record, since: float, max_entries: int, attrs: list[str] | None = None
+) -> Start[list[Record]]:
+    """``job-list.list`` for every user, the filters and the window pushed down.
+
+    The payload is ``job_list``'s, but the request is not streaming: job-list
+    then answers with one reply, where a streaming request (what ``job_list``
+    sends) gets one reply per job, and each reply costs a Python callback on
+    the reactor thread (a 200-job page took 30 ms that way).
+    """
+    payload = {
+        "max_entries": max_entries,
+        "attrs": ATTRS if attrs is None else attrs,
+        "since": since,
+        "constraint": constraint,
+    }
 
     def start(session: Session, call: Call[list[Record]]) -> None:
-        import flux.constants
-        import flux.job
-
-        future = flux.job.job_list(
-            session.handle,
-            max_entries=max_entries,
-            attrs=ATTRS,
-            userid=flux.constants.FLUX_USERID_UNKNOWN,
-            since=since,
-            constraint=constraint,
-        )
         jobs: list[Record] = []
-        replies = [0]
 
         def read(reply: Any) -> list[Record] | More:
             try:
                 answer = reply.get()
             except OSError as exc:
-                if exc.errno == errno.ENODATA:
+                if exc.errno == errno.ENODATA:  # the end of a streamed answer
                     return jobs
                 raise
             jobs.extend(answer["jobs"])
-            replies[0] += 1
-            if replies[0] == 1 and not answer.get("version"):
-                return jobs  # protocol version 0 answers once
+            if not answer.get("version") and len(jobs) == len(answer["jobs"]):
+                return jobs  # one reply holds them all
             reply.reset()
             return MORE
 
-        session.settle(future, call, read, flux_error)
+        session.settle(session.handle.rpc("job-list.list", payload), call, read, flux_error)
 
     return start
 
