@@ -88,7 +88,7 @@ def cancel_held(side: Sidecar, backend: str) -> None:
 
 
 def rates(side: Sidecar, backend: str, jobs: int, runs: int) -> dict[str, float]:
-    port = int(side.url.rsplit(":", 1)[1])
+    port = side.port
     if backend == "flux":
         from bench.submit_rate import in_process_rate
     else:

@@ -13,19 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import secrets
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
-import httpx
-
+from bench.figures import sidecar
 from sidecar.jobspec import build_jobspec
 from sidecar.models import JobRequest
 
@@ -105,44 +98,14 @@ def cancel_all() -> None:
     subprocess.run(["flux", "cancel", "--all", "--quiet"], check=False, capture_output=True)
 
 
-@contextmanager
-def sidecar(token: str) -> Iterator[int]:
-    """``flux-sidecar serve --backend flux`` on a loopback port, as deployed."""
-    port = 5000 + secrets.randbelow(1000)
-    with tempfile.TemporaryDirectory() as tmp:
-        token_file = Path(tmp) / "token"
-        token_file.write_text(token)
-        env = {**os.environ, "FLUX_SIDECAR_TOKEN_FILE": str(token_file)}
-        env["FLUX_SIDECAR_LOG_LEVEL"] = "warning"
-        command = [sys.executable, "-m", "sidecar", "serve", "--backend", "flux"]
-        command += ["--host", "127.0.0.1", "--port", str(port)]
-        server = subprocess.Popen(command, env=env)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the sidecar did not become ready")
-                time.sleep(0.1)
-            yield port
-        finally:
-            server.terminate()
-            server.wait(30)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=300, help="submissions per measurement")
     parser.add_argument("--runs", type=int, default=3, help="measurements per figure")
     args = parser.parse_args()
-    token = secrets.token_urlsafe(24)
     results: dict[str, list[float]] = {"in-process": [], "rest-1": [], "rest-32": []}
-    with sidecar(token) as port:
+    with sidecar("flux") as side:
+        port, token = side.port, side.token
         rest_rate(port, token, 8, 50)  # warm-up: imports and caches
         cancel_all()
         measures: list[tuple[str, Callable[[], float]]] = [
