@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +15,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+
+@contextmanager
+def submitting(server: ServerProcess, name: str, limit: int) -> Iterator[None]:
+    """Small jobs every 0.25 s in the background, for a watcher that subscribes at some point."""
+    from sidecar.client import SidecarClient
+
+    stop = threading.Event()
+
+    def keep_submitting() -> None:
+        with SidecarClient(server.url, server.token) as client:
+            for _ in range(limit):
+                client.submit(command=["true"], name=name)
+                if stop.wait(0.25):
+                    return
+
+    submitter = threading.Thread(target=keep_submitting, daemon=True)
+    submitter.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        submitter.join(30)
 
 
 def process_alive(pid: int) -> bool:

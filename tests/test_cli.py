@@ -8,7 +8,6 @@ import pty
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from sidecar.cli import build_parser, main
 from sidecar.client import SidecarClient
 from sidecar.models import Info, Job, JobEvent, OutputLine, Resources, StateChange
-from tests.serverproc import ServerProcess, free_port, run_server
+from tests.serverproc import ServerProcess, free_port, run_server, submitting
 
 CLIENT_COMMANDS = [
     "submit",
@@ -231,30 +230,17 @@ def test_all_events_follow_until_interrupted(env: dict[str, str], server: Server
         stdout=subprocess.PIPE,
         text=True,
     )
-    stop = threading.Event()
-
-    def keep_submitting() -> None:
-        # The watcher subscribes at some point after it starts; keep jobs coming until then.
-        with SidecarClient(server.url, server.token) as client:
-            for _ in range(120):
-                client.submit(command=["true"], name="events-cli")
-                if stop.wait(0.25):
-                    return
-
-    submitter = threading.Thread(target=keep_submitting, daemon=True)
-    submitter.start()
     try:
-        assert proc.stdout is not None
-        while True:
-            line = proc.stdout.readline()
-            assert line, "the event stream ended"
-            if StateChange.model_validate_json(line).state.value == "INACTIVE":
-                break
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 130
+        with submitting(server, "events-cli", 120):
+            assert proc.stdout is not None
+            while True:
+                line = proc.stdout.readline()
+                assert line, "the event stream ended"
+                if StateChange.model_validate_json(line).state.value == "INACTIVE":
+                    break
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(30) == 130
     finally:
-        stop.set()
-        submitter.join(30)
         if proc.poll() is None:
             proc.kill()
             proc.wait()

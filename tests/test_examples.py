@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sidecar.client import SidecarClient
-from tests.serverproc import ServerProcess, run_server
+from tests.serverproc import ServerProcess, run_server, submitting
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # Each script with a line its output must contain.
@@ -61,23 +60,8 @@ def test_example(server: ServerProcess, name: str) -> None:
 
 
 def test_watch_events(server: ServerProcess) -> None:
-    stop = threading.Event()
-
-    def keep_submitting() -> None:
-        # The watcher subscribes some time after it starts; keep jobs coming until it is done.
-        with SidecarClient(server.url, server.token) as client:
-            for _ in range(240):
-                client.submit(command=["true"], name="watched")
-                if stop.wait(0.25):
-                    return
-
-    submitter = threading.Thread(target=keep_submitting, daemon=True)
-    submitter.start()
-    try:
+    with submitting(server, "watched", 240):
         done = run_example(server, "watch_events.py", "--count", "6")
-    finally:
-        stop.set()
-        submitter.join(30)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 6
