@@ -331,7 +331,7 @@ class LocalBackend:
             if (
                 (not query.states or job.state in query.states)
                 and (not query.results or job.result in query.results)
-                and (query.name is None or job.to_model().name == query.name)
+                and (query.name is None or job.name == query.name)
                 and (query.user is None or job.user == query.user)
             ):
                 found.append(job)

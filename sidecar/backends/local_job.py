@@ -60,6 +60,12 @@ class LocalJob:
         return encode_f58(self.jobid)
 
     @property
+    def name(self) -> str:
+        """The job's name, or its program's base name as Flux shows it."""
+        req = self.request
+        return req.name or (req.command[0].rsplit("/", 1)[-1] if req.command else "job")
+
+    @property
     def cores(self) -> int:
         return self.request.tasks * self.request.cores_per_task
 
@@ -96,7 +102,7 @@ class LocalJob:
         return Job(
             id=self.f58,
             id_dec=str(self.jobid),
-            name=req.name or (req.command[0].rsplit("/", 1)[-1] if req.command else "job"),
+            name=self.name,
             user=self.user,
             state=self.state,
             result=self.result,
