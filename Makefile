@@ -75,7 +75,7 @@ image: ## build the container image IMAGE (FLUX_IMAGE=... picks the Flux release
 	docker build $(if $(FLUX_IMAGE),--build-arg FLUX_IMAGE=$(FLUX_IMAGE)) --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 manifests: install ## re-render manifests/ from the chart's defaults (release flux-sidecar)
-	$(BIN)/python -m tests.test_manifests
+	$(BIN)/python -m tests.deploy.test_manifests
 
 # Creates and deletes a kind cluster; skips with one line where Docker or kind is missing.
 e2e: install ## kind end-to-end: operator, image, chart, job, metrics, shutdown (needs Docker and kind)

@@ -49,7 +49,7 @@ def flux_available() -> bool:
 
 def local_in_process_rate(jobs: int) -> float:
     """The local backend's own ``submit``, held jobs, no HTTP."""
-    from sidecar.backends.local import LocalBackend
+    from sidecar.backends.local.backend import LocalBackend
     from sidecar.models import JobRequest
 
     async def run() -> float:

@@ -1,4 +1,4 @@
-"""Domain errors, and the single place where they become HTTP responses.
+"""Domain errors: what went wrong, with the HTTP status each one stands for.
 
     SidecarError
     ├── InvalidRequest            400  (a malformed id or cursor, a bad idempotency key)
@@ -16,22 +16,11 @@
     │   └── ShuttingDown          (no new work while the sidecar shuts down)
     └── BackendTimeout            504
 
-Backends raise these; routes never build error responses themselves.
+Backends and the lifecycle raise these; ``sidecar.api.errors`` is the one place
+that turns them into responses.
 """
 
 from __future__ import annotations
-
-import logging
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from sidecar.models import ErrorBody, FieldError, ValidationErrorBody
-
-logger = logging.getLogger(__name__)
 
 
 class SidecarError(Exception):
@@ -109,74 +98,3 @@ class ShuttingDown(BrokerUnavailable):
 
 class BackendTimeout(SidecarError):
     status_code = 504
-
-
-AUTH_CHALLENGE = 'Bearer realm="flux-sidecar"'
-
-
-def error_response(status_code: int, detail: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": AUTH_CHALLENGE} if status_code == 401 else None
-    return JSONResponse({"detail": detail, **extra}, status_code=status_code, headers=headers)
-
-
-def _field_name(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header"}:
-        parts = parts[1:] or parts
-    return ".".join(parts) if parts else "body"
-
-
-def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    """Flatten pydantic's errors into ``{"field", "message"}`` pairs clients can show."""
-    errors = []
-    for err in exc.errors():
-        message = str(err.get("msg", "invalid value"))
-        if err.get("type") == "json_invalid":
-            message = "request body is not valid JSON"
-        message = message.removeprefix("Value error, ")
-        errors.append({"field": _field_name(tuple(err.get("loc", ()))), "message": message})
-    return errors
-
-
-def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make the OpenAPI document describe the error bodies this module really sends."""
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    if "HTTPValidationError" in components:
-        components["HTTPValidationError"] = ValidationErrorBody.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        components["HTTPValidationError"].pop("$defs", None)
-        components["FieldError"] = FieldError.model_json_schema()
-    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
-    components["ErrorBody"] = ErrorBody.model_json_schema()
-    for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
-            for code, response in operation.get("responses", {}).items():
-                if code.startswith(("4", "5")) and code != "422" and "content" not in response:
-                    response["content"] = {"application/json": {"schema": error_ref}}
-    return schema
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every error to ``{"detail": ...}``: the one place domain errors meet HTTP."""
-
-    @app.exception_handler(SidecarError)
-    async def _sidecar_error(request: Request, exc: SidecarError) -> JSONResponse:
-        if exc.status_code >= 500:
-            logger.warning("%s %s: %s", request.method, request.url.path, exc.detail)
-        return error_response(exc.status_code, exc.detail)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return error_response(422, detail or "invalid request", errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal error; see the sidecar log")

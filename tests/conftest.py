@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from sidecar.app import create_app
-from sidecar.backends.base import JobBackend
 from sidecar.config import Settings
-
-TOKEN = "test-token-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def flux_skip_reason() -> str | None:
-    """Why the flux tests cannot run here, or None inside a usable Flux instance."""
-    if shutil.which("flux") is None:
-        return "flux is not on PATH"
-    if not os.environ.get("FLUX_URI"):
-        return "not inside a Flux instance (run: make test-flux)"
-    try:
-        import flux  # noqa: F401
-    except ImportError as exc:
-        return f"the Flux Python bindings do not import ({exc}; run: make test-flux)"
-    return None
+from sidecar.server.app import create_app
+from tests.support.app import AUTH, make_backend, make_settings
+from tests.support.flux import flux_skip_reason
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -38,18 +21,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "flux" in item.keywords:
             item.add_marker(skip)
-
-
-def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {"token": TOKEN, "backend": "local", "local_cores": 4}
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-def make_backend(kind: str, settings: Settings) -> JobBackend:
-    from sidecar.server import make_backend as build
-
-    return build(settings.model_copy(update={"backend": kind}))
 
 
 @pytest.fixture(

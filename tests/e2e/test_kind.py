@@ -25,7 +25,7 @@ import pytest
 
 from sidecar.client import SidecarClient
 from sidecar.models import JobResult
-from tests.serverproc import free_port
+from tests.support.serverproc import free_port
 
 
 def _missing() -> list[str]:

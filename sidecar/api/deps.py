@@ -1,0 +1,71 @@
+"""Every dependency the routes take, named once.
+
+They are coroutines: FastAPI runs a plain ``def`` dependency in its thread
+pool, a round trip per dependency per request that costs more than the work.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from sidecar.api.auth import Authenticator
+from sidecar.api.idempotency import IdempotencyStore
+from sidecar.api.metrics import SidecarMetrics
+from sidecar.backends.base import JobBackend
+from sidecar.config import Settings
+from sidecar.jobid import parse_jobid
+from sidecar.lifecycle import Lifecycle
+
+
+async def _backend(request: Request) -> JobBackend:
+    backend: JobBackend = request.app.state.backend
+    return backend
+
+
+async def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _lifecycle(request: Request) -> Lifecycle:
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    return lifecycle
+
+
+async def _idempotency(request: Request) -> IdempotencyStore:
+    store: IdempotencyStore = request.app.state.idempotency
+    return store
+
+
+async def _metrics(request: Request) -> SidecarMetrics:
+    metrics: SidecarMetrics = request.app.state.metrics
+    return metrics
+
+
+async def _authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+async def require_auth(
+    authenticator: Annotated[Authenticator, Depends(_authenticator)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> None:
+    """The token check, attached to every protected router."""
+    authenticator.check(authorization)
+
+
+async def _jobid(job_id: str) -> int:
+    return parse_jobid(job_id)
+
+
+BackendDep = Annotated[JobBackend, Depends(_backend)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+LifecycleDep = Annotated[Lifecycle, Depends(_lifecycle)]
+IdempotencyDep = Annotated[IdempotencyStore, Depends(_idempotency)]
+AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
+MetricsDep = Annotated[SidecarMetrics, Depends(_metrics)]
+JobIdDep = Annotated[int, Depends(_jobid)]
+AuthRequired = Depends(require_auth)

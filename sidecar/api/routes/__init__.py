@@ -1,0 +1,4 @@
+"""One router per resource of ``/api/v1``, and the probes.
+
+Each route's docstring is its OpenAPI description.
+"""

@@ -1,0 +1,278 @@
+"""``/v1``: the routes and shapes of upstream flux-restful-api, over the same backend.
+
+Existing users of upstream's ``flux-restful-client`` point it at the sidecar
+unchanged (DESIGN section 3, "Upstream compatibility"). Every route is a thin
+translation to the backend that ``/api/v1`` uses. Upstream's defects are not
+reproduced: a missing job is 404 (not 200 and ``null``), a malformed id is 400
+(not 500), and streaming output needs the token like everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+
+from sidecar.api.auth import Authenticator
+from sidecar.api.deps import BackendDep, JobIdDep, LifecycleDep, MetricsDep
+from sidecar.api.errors import error_response, validation_errors
+from sidecar.api.streaming import until_stopped
+from sidecar.compat.shapes import (
+    SUBMIT_FIELDS,
+    InvalidSubmit,
+    UpstreamSubmit,
+    describe,
+    expand_hostlist,
+    upstream_job,
+)
+from sidecar.compat.token import AccessTokens
+from sidecar.config import Settings
+from sidecar.errors import Conflict, JobInactive, ShuttingDown, SidecarError
+from sidecar.jobid import encode_f58
+from sidecar.models import JobQuery, OutputLine, ShutdownRequest
+
+logger = logging.getLogger(__name__)
+
+# Flux's job_list() returns at most 1000 jobs by default; upstream listed one such batch.
+LISTING_LIMIT = 1000
+_Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_Responses = dict[int | str, dict[str, Any]]
+_JOB_ERRORS: _Responses = {
+    400: {"description": "malformed job id"},
+    404: {"description": "no such job"},
+}
+_CANCEL_ERRORS: _Responses = {**_JOB_ERRORS, 409: {"description": "the job has ended"}}
+_UNAVAILABLE: _Responses = {503: {"description": "broker unavailable or shutting down"}}
+_SUBMIT_ERRORS: _Responses = {
+    400: {"description": "refused; upstream's Message and Errors say why"},
+    413: {"description": "body too large"},
+    **_UNAVAILABLE,
+}
+_SHUTDOWN_CONFLICT: _Responses = {409: {"description": "a shutdown in another mode is under way"}}
+_REFUSED: _Responses = {403: {"description": "token request refused (never 401, see above)"}}
+
+
+class UpstreamRoute(APIRoute):
+    """Error bodies on ``/v1`` also carry upstream's ``Message`` (and ``Errors``)."""
+
+    def get_route_handler(self) -> _Handler:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SidecarError as exc:
+                if exc.status_code >= 500:
+                    logger.warning("%s %s: %s", request.method, request.url.path, exc.detail)
+                extra: dict[str, Any] = {"Message": exc.detail}
+                if isinstance(exc, InvalidSubmit):
+                    extra.update(Message="Invalid submit request", Errors=exc.errors)
+                return error_response(exc.status_code, exc.detail, **extra)
+            except RequestValidationError as exc:
+                errors = validation_errors(exc)
+                detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+                return error_response(422, detail, errors=errors, Message=detail)
+
+        return route
+
+
+def _text(value: str | None) -> str | None:
+    return value if value else None  # upstream's client sends None as an empty string
+
+
+async def _submit_fields(request: Request) -> dict[str, Any]:
+    """Query fields, overlaid by a JSON body: upstream's client sends the query first,
+    and after a 401 retries the same call with the fields as a JSON body."""
+    fields: dict[str, Any] = {
+        name: request.query_params[name] for name in SUBMIT_FIELDS if request.query_params.get(name)
+    }
+    body = await request.body()
+    if body.strip():
+        try:
+            parsed = json.loads(body)
+        except (ValueError, RecursionError):
+            raise InvalidSubmit(["body: not valid JSON"]) from None
+        if not isinstance(parsed, dict):
+            raise InvalidSubmit(["body: expected a JSON object"])
+        # Upstream's server took a bare JSON object as the job's environment.
+        fields.update(parsed if "command" in parsed else {"envars": parsed})
+    return fields
+
+
+async def submit(
+    request: Request,
+    backend: BackendDep,
+    lifecycle: LifecycleDep,
+    metrics: MetricsDep,
+    command: Annotated[str | None, Query(description="the command line")] = None,
+    num_tasks: Annotated[str | None, Query()] = None,
+    cores_per_task: Annotated[str | None, Query()] = None,
+    gpus_per_task: Annotated[str | None, Query()] = None,
+    num_nodes: Annotated[str | None, Query()] = None,
+    exclusive: Annotated[str | None, Query()] = None,
+    workdir: Annotated[str | None, Query()] = None,
+    envars: Annotated[str | None, Query(description="a JSON object, or K=V,K=V")] = None,
+    runtime: Annotated[str | None, Query(description="seconds or a duration")] = None,
+) -> dict[str, Any]:
+    """Submit a job from upstream's fields (query parameters, or a JSON body)."""
+    # The parameters above document the query for the OpenAPI page; the fields are
+    # read together with a JSON body, which upstream's client sends after a 401.
+    fields = await _submit_fields(request)
+    if "command" not in fields:
+        raise InvalidSubmit(["command: a 'command' is minimally required"])
+    try:
+        job_request = UpstreamSubmit.model_validate(fields).to_request()
+    except ValidationError as exc:
+        raise InvalidSubmit(describe(exc)) from None
+    if lifecycle.shutting_down:
+        raise ShuttingDown()
+    job = await backend.submit(job_request)
+    metrics.jobs_submitted.inc()
+    return {"Message": "Job submit.", "id": int(job.id_dec)}
+
+
+async def list_jobs(
+    backend: BackendDep,
+    details: bool = False,
+    detail: Annotated[bool, Query(description="upstream's client spells 'details' so")] = False,
+    listing: bool = False,
+    limit: Annotated[int | None, Query(ge=1, le=LISTING_LIMIT)] = None,
+) -> Any:
+    """Jobs, newest first: ``{"jobs": [...]}``, or with ``details`` by id (``listing``: a list)."""
+    page = await backend.list_jobs(JobQuery(limit=limit or LISTING_LIMIT))
+    now = time.time()
+    jobs = [upstream_job(job, now) for job in page.jobs]
+    if not (details or detail):
+        return {"jobs": jobs}
+    return jobs if listing else {str(job["id"]): job for job in jobs}
+
+
+async def search_jobs(
+    backend: BackendDep,
+    query: Annotated[str | None, Query(max_length=256)] = None,
+    search: Annotated[str | None, Query(max_length=256)] = None,
+    search_value: Annotated[str | None, Query(alias="search[value]", max_length=256)] = None,
+    start: Annotated[int | None, Query(ge=0)] = None,
+    length: Annotated[int | None, Query(ge=0)] = None,
+    draw: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """Jobs for upstream's data table; ``query`` matches as a substring, not a regex."""
+    page = await backend.list_jobs(JobQuery(limit=LISTING_LIMIT))
+    now = time.time()
+    jobs = [upstream_job(job, now) for job in page.jobs]
+    total = len(jobs)
+    needle = (query or search_value or search or "").lower()
+    if needle:
+        jobs = [j for j in jobs if needle in " ".join(str(v) for v in j.values()).lower()]
+    jobs = jobs[start or 0 :]
+    if length is not None:
+        jobs = jobs[:length]
+    return {"data": jobs, "draw": draw or 1, "recordsTotal": total, "recordsFiltered": len(jobs)}
+
+
+async def get_job(jobid: JobIdDep, backend: BackendDep) -> dict[str, Any]:
+    """One job, in upstream's shape; 404 when there is none."""
+    return upstream_job(await backend.get_job(jobid), time.time())
+
+
+async def job_output(jobid: JobIdDep, backend: BackendDep) -> dict[str, Any]:
+    """The output so far as ``{"Output": [lines]}``, or a ``Message`` while there is none."""
+    await backend.get_job(jobid)
+    lines = [
+        line.data
+        async for line in backend.output(jobid, follow=False, streams=("stdout", "stderr"))
+    ]
+    if not lines:
+        return {"Message": "The output does not exist yet."}
+    return {"Output": lines}
+
+
+async def _texts(lines: AsyncIterator[OutputLine | None]) -> AsyncIterator[str]:
+    async for line in lines:
+        if line is not None:
+            yield line.data
+
+
+async def stream_output(
+    jobid: JobIdDep, backend: BackendDep, lifecycle: LifecycleDep
+) -> StreamingResponse:
+    """The output as plain text, followed until the job ends."""
+    await backend.get_job(jobid)
+    lines = backend.output(jobid, follow=True, streams=("stdout", "stderr"))
+    return StreamingResponse(
+        _texts(until_stopped(lines, lifecycle.stopping)),
+        media_type="text/plain; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def cancel_job(jobid: JobIdDep, backend: BackendDep) -> dict[str, Any]:
+    """Cancel an active job; 409 (with upstream's wording) when it has ended."""
+    try:
+        await backend.cancel(jobid)
+    except JobInactive:
+        raise Conflict(
+            f"Job cannot be cancelled: {encode_f58(jobid)} is no longer active."
+        ) from None
+    return {"Message": "Job is requested to cancel.", "id": jobid}
+
+
+async def list_nodes(backend: BackendDep) -> dict[str, list[str]]:
+    """The nodes that are up."""
+    resources = await backend.resources()
+    return {"nodes": sorted(set(expand_hostlist(resources.nodelist.get("up", ""))))}
+
+
+async def stop_service(lifecycle: LifecycleDep) -> dict[str, Any]:
+    """Upstream's ``flux shutdown``: the sidecar's shutdown, cancelling active jobs."""
+    request = ShutdownRequest(mode="cancel")
+    status = lifecycle.begin_shutdown(
+        request.mode, request.timeout_seconds, stop_broker=True, reason="api"
+    )
+    return {"Message": "Shutdown started.", **status.model_dump(mode="json")}
+
+
+def create_router(settings: Settings, authenticator: Authenticator) -> APIRouter:
+    """The ``/v1`` router; its auth also accepts the access tokens of ``/v1/token``."""
+    tokens = AccessTokens(settings, authenticator)
+
+    def require_auth(
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> None:
+        tokens.check(authorization)
+
+    async def token(
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> dict[str, str]:
+        """Exchange a JWT of ``{user, pass, scope: "token"}`` for an access token."""
+        return tokens.exchange(authorization)
+
+    router = APIRouter(prefix="/v1", tags=["upstream (v1)"], route_class=UpstreamRoute)
+    router.add_api_route("/token", token, methods=["POST"], responses=_REFUSED)
+    protected = APIRouter(dependencies=[Depends(require_auth)], route_class=UpstreamRoute)
+    add = protected.add_api_route
+    add("/jobs/submit", submit, methods=["POST"], responses=_SUBMIT_ERRORS)
+    add("/jobs", list_jobs, methods=["GET"])
+    add("/jobs/search", search_jobs, methods=["GET"])
+    add("/jobs/{job_id}", get_job, methods=["GET"], responses=_JOB_ERRORS)
+    add("/jobs/{job_id}/output", job_output, methods=["GET"], responses=_JOB_ERRORS)
+    add(
+        "/jobs/{job_id}/output/stream",
+        stream_output,
+        methods=["GET"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/plain": {}}}, **_JOB_ERRORS},
+    )
+    add("/jobs/{job_id}/cancel", cancel_job, methods=["POST"], responses=_CANCEL_ERRORS)
+    add("/nodes", list_nodes, methods=["GET"], responses=_UNAVAILABLE)
+    add("/service/stop", stop_service, methods=["POST"], responses=_SHUTDOWN_CONFLICT)
+    router.include_router(protected)
+    return router

@@ -1,0 +1,99 @@
+"""The application factory: routers, the lifespan that owns every resource, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from sidecar import __version__
+from sidecar.api.auth import Authenticator
+from sidecar.api.bodylimit import BodyLimitMiddleware
+from sidecar.api.errors import document_errors, install_error_handlers
+from sidecar.api.idempotency import IdempotencyStore
+from sidecar.api.metrics import install_metrics
+from sidecar.api.routes import events, jobs, metrics, output, resources, shutdown, system
+from sidecar.api.timeouts import TimeoutBackend
+from sidecar.backends.base import JobBackend
+from sidecar.compat.router import create_router as create_compat_router
+from sidecar.config import Settings
+from sidecar.lifecycle import Lifecycle
+from sidecar.ui import page as ui
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The Flux job API over REST, from a container beside the lead broker of a
+Flux Operator MiniCluster. Authenticate with `Authorization: Bearer <token>`
+(or HTTP Basic with the token as password).
+"""
+
+
+def create_app(
+    settings: Settings,
+    backend: JobBackend,
+    registry: CollectorRegistry | None = None,
+    *,
+    request_exit: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the app; nothing runs until its lifespan starts."""
+    backend = TimeoutBackend(backend, settings.request_timeout_seconds)
+    authenticator = Authenticator(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lifecycle = Lifecycle(
+            backend,
+            request_exit,
+            completion_file=settings.completion_file,
+            broker_wait_seconds=settings.broker_wait_seconds,
+            broker_gone_seconds=settings.broker_gone_seconds,
+        )
+        app.state.lifecycle = lifecycle
+        await backend.start()
+        lifecycle.start_watching()
+        logger.info("serving the %s backend", backend.kind)
+        try:
+            yield
+        finally:
+            lifecycle.stopping.set()
+            await lifecycle.stop_watching()
+            await backend.close()
+
+    app = FastAPI(
+        title="flux-sidecar",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.backend = backend
+    app.state.authenticator = authenticator
+    app.state.idempotency = IdempotencyStore()
+    app.state.request_exit = request_exit
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(system.probes)
+    app.include_router(system.router)
+    app.include_router(jobs.router)
+    app.include_router(output.router)
+    app.include_router(events.router)
+    app.include_router(resources.router)
+    app.include_router(shutdown.router)
+    # Further routers (metrics, compatibility, web page) are included below.
+    app.include_router(create_compat_router(settings, authenticator))
+    install_metrics(app, backend.kind, authenticator, registry)
+    app.include_router(metrics.router)
+    app.include_router(ui.router)
+    return app

@@ -1,0 +1,1 @@
+"""The native HTTP API: behaviour, the backend contract, auth, limits, load, metrics."""

@@ -1,0 +1,1 @@
+"""The flux-sidecar command line against a real server."""

@@ -1,0 +1,1 @@
+"""The Python clients, sync and async."""

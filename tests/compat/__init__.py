@@ -1,0 +1,1 @@
+"""/v1: upstream flux-restful-api compatibility, with upstream's own client."""

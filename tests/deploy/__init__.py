@@ -1,0 +1,1 @@
+"""The chart, the plain manifests and the Dockerfile."""

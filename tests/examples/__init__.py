@@ -1,0 +1,1 @@
+"""The scripts and monitoring files in examples/."""

@@ -1,0 +1,1 @@
+"""The flux backend on a real Flux instance (and its pure parts without one)."""

@@ -1,0 +1,1 @@
+"""The real program: processes, shutdown and the pod lifecycle."""

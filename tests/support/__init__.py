@@ -1,0 +1,1 @@
+"""What the tests share: settings and backends, real server processes, Flux, a browser."""

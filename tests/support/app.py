@@ -1,0 +1,21 @@
+"""The settings, token and backends every API test starts from."""
+
+from __future__ import annotations
+
+from sidecar.backends.base import JobBackend
+from sidecar.config import Settings
+
+TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def make_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {"token": TOKEN, "backend": "local", "local_cores": 4}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def make_backend(kind: str, settings: Settings) -> JobBackend:
+    from sidecar.server.serve import make_backend as build
+
+    return build(settings.model_copy(update={"backend": kind}))

@@ -1,0 +1,1 @@
+"""The web page, as served and in a real browser."""
