@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason=reason)
     for item in items:
-        if "flux" in item.keywords:
+        if item.get_closest_marker("flux") is not None:
             item.add_marker(skip)
 
 

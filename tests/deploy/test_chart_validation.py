@@ -138,7 +138,6 @@ def _service_link_names(service: Object) -> set[str]:
     return names
 
 
-# Explicit ids: a bare "flux" id would mark the test as needing Flux (tests/conftest.py).
 @pytest.mark.parametrize(
     "release",
     ["mc", "flux-sidecar", "flux", "flux-sidecar-port"],
