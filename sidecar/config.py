@@ -10,7 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TOKEN_FILE = Path("/var/run/secrets/flux-sidecar/token")
 DEFAULT_SECRET_KEY_FILE = Path("/var/run/secrets/flux-sidecar/secret-key")
-DEFAULT_COMPLETION_FILE = Path("/mnt/flux/flux-operator-complete.txt")
+# The Flux Operator's volume in every container (its spec.flux.container.mountPath).
+DEFAULT_FLUX_MOUNT_PATH = Path("/mnt/flux")
+# Written by the broker container's script once the broker has exited.
+COMPLETION_FILE_NAME = "flux-operator-complete.txt"
 
 
 def _env(name: str, *upstream: str) -> AliasChoices:
@@ -43,9 +46,15 @@ class Settings(BaseSettings):
         "info", validation_alias=_env("log_level")
     )
     local_cores: int | None = Field(None, ge=1, validation_alias=_env("local_cores"))
-    completion_file: Path = Field(DEFAULT_COMPLETION_FILE, validation_alias=_env("completion_file"))
+    flux_mount_path: Path = Field(DEFAULT_FLUX_MOUNT_PATH, validation_alias=_env("flux_mount_path"))
+    completion_file: Path | None = Field(None, validation_alias=_env("completion_file"))
     broker_wait_seconds: float = Field(600.0, ge=0, validation_alias=_env("broker_wait_seconds"))
     broker_gone_seconds: float = Field(120.0, ge=0, validation_alias=_env("broker_gone_seconds"))
     request_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("request_timeout_seconds")
     )
+
+    @property
+    def completion_path(self) -> Path:
+        """The operator's completion marker: as set, else in the operator's volume."""
+        return self.completion_file or self.flux_mount_path / COMPLETION_FILE_NAME

@@ -49,7 +49,7 @@ def create_app(
         lifecycle = Lifecycle(
             backend,
             request_exit,
-            completion_file=settings.completion_file,
+            completion_file=settings.completion_path,
             broker_wait_seconds=settings.broker_wait_seconds,
             broker_gone_seconds=settings.broker_gone_seconds,
         )

@@ -13,7 +13,7 @@ import pytest
 from sidecar.backends.flux.events import JobStates, parse_event_id
 from sidecar.backends.flux.jobs import flux_error, job_from_record, returncode, submit_error
 from sidecar.backends.flux.paging import Cursor, decode_cursor, encode_cursor
-from sidecar.backends.flux.session import OPERATOR_URIS, locate_broker
+from sidecar.backends.flux.session import locate_broker, operator_uris
 from sidecar.backends.flux.streams import split_lines
 from sidecar.errors import (
     BrokerUnavailable,
@@ -207,16 +207,36 @@ def test_output_splits_after_newlines_only() -> None:
 
 
 def test_broker_is_flux_uri_else_the_operators_socket(tmp_path: Path) -> None:
-    assert locate_broker({"FLUX_URI": "ssh://host/run/flux/local"}) == (
+    mount = tmp_path / "mnt-flux"
+    assert locate_broker({"FLUX_URI": "ssh://host/run/flux/local"}, mount) == (
         "ssh://host/run/flux/local",
         "",
     )
     socket_path = tmp_path / "local"
     uri = f"local://{socket_path}"
-    uri_found, waiting = locate_broker({"FLUX_URI": uri})
+    uri_found, waiting = locate_broker({"FLUX_URI": uri}, mount)
     assert (uri_found, str(socket_path) in waiting) == (None, True)
     socket_path.touch()
-    assert locate_broker({"FLUX_URI": uri}) == (uri, "")
-    uri_found, waiting = locate_broker({})
-    if uri_found is None:
-        assert all(u.removeprefix("local://") in waiting for u in OPERATOR_URIS)
+    assert locate_broker({"FLUX_URI": uri}, mount) == (uri, "")
+    uri_found, waiting = locate_broker({}, mount)
+    assert uri_found is None
+    assert f"{mount}/config/run/flux/local or {mount}/view/run/flux/local" in waiting
+    old = mount / "view/run/flux/local"
+    old.parent.mkdir(parents=True)
+    old.touch()
+    assert locate_broker({}, mount) == (f"local://{old}", "")
+
+
+def test_the_socket_the_operators_script_announces_comes_first(tmp_path: Path) -> None:
+    mount = tmp_path / "mnt-flux"
+    announced = tmp_path / "elsewhere/local"
+    for path in (announced, mount / "config/run/flux/local"):
+        path.parent.mkdir(parents=True)
+        path.touch()
+    (mount / "flux-view.sh").write_text(
+        f"#!/bin/bash\nexport PATH=/usr/bin\nexport fluxsocket=local://{announced}\n"
+    )
+    assert operator_uris(mount)[0] == f"local://{announced}"
+    assert locate_broker({}, mount) == (f"local://{announced}", "")
+    (mount / "flux-view.sh").write_bytes(b"\xff\xfe not text")
+    assert locate_broker({}, mount) == (f"local://{mount}/config/run/flux/local", "")

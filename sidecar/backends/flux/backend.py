@@ -20,6 +20,7 @@ the reason and ``ready()`` is False; the worker reconnects by itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import secrets
@@ -43,7 +44,7 @@ from sidecar.backends.flux.requests import (
     signal_job,
     submit_and_list,
 )
-from sidecar.backends.flux.session import Session
+from sidecar.backends.flux.session import Session, locate_broker
 from sidecar.backends.flux.streams import Channel, EventlogWatch, OutputWatch, WatchStream
 from sidecar.backends.flux.worker import FluxWorker
 from sidecar.config import Settings
@@ -108,7 +109,11 @@ class FluxBackend:
         version = raw.flux_core_version_string()
         self._bindings_version = version.decode() if isinstance(version, bytes) else str(version)
         self._deliveries = Deliveries(asyncio.get_running_loop())
-        self._worker = FluxWorker(self._environ, self._on_ready, self._on_stop)
+        self._worker = FluxWorker(
+            functools.partial(locate_broker, self._environ, self._settings.flux_mount_path),
+            self._on_ready,
+            self._on_stop,
+        )
         self._worker.start()
         await asyncio.to_thread(self._worker.wait_first_attempt)
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from sidecar.backends.flux.bridge import Call, More
@@ -20,17 +22,29 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Newer Flux Operator releases first (DESIGN section 6).
-OPERATOR_URIS = (
-    "local:///mnt/flux/config/run/flux/local",
-    "local:///mnt/flux/view/run/flux/local",
-)
+# Where the operator's broker listens, under its volume: newer releases first
+# (``config`` after 0.2.1, ``view`` up to it; DESIGN section 6).
+OPERATOR_SOCKETS = ("config/run/flux/local", "view/run/flux/local")
+# The broker container's script writes this before it starts the broker, with
+# the socket it passes the broker (pkg/flux/templates/components.sh, "paths").
+FLUX_VIEW_SCRIPT = "flux-view.sh"
+_FLUXSOCKET = re.compile(r"^export fluxsocket=(local://\S+)\s*$", re.MULTILINE)
 
 
-def locate_broker(environ: Mapping[str, str]) -> tuple[str | None, str]:
+def operator_uris(mount_path: Path) -> list[str]:
+    """The operator's broker URIs, the one its script announces first."""
+    uris = [f"local://{mount_path / socket}" for socket in OPERATOR_SOCKETS]
+    try:
+        announced = _FLUXSOCKET.findall((mount_path / FLUX_VIEW_SCRIPT).read_text())
+    except (OSError, UnicodeDecodeError):
+        announced = []
+    return list(dict.fromkeys(announced[-1:] + uris))
+
+
+def locate_broker(environ: Mapping[str, str], mount_path: Path) -> tuple[str | None, str]:
     """The broker URI to try now, or None and what is awaited: ``FLUX_URI``, else the operator's."""
     explicit = environ.get("FLUX_URI", "").strip()
-    candidates = (explicit,) if explicit else OPERATOR_URIS
+    candidates = [explicit] if explicit else operator_uris(mount_path)
     for uri in candidates:
         path = uri.removeprefix("local://") if uri.startswith("local://") else None
         if path is None or os.path.exists(path):

@@ -27,11 +27,11 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sidecar.backends.flux.bridge import Call
-from sidecar.backends.flux.session import Inflight, Session, locate_broker
+from sidecar.backends.flux.session import Inflight, Session
 from sidecar.errors import BrokerUnavailable
 
 logger = logging.getLogger(__name__)
@@ -53,11 +53,11 @@ class FluxWorker:
 
     def __init__(
         self,
-        environ: Mapping[str, str],
+        locate: Callable[[], tuple[str | None, str]],
         on_ready: Callable[[Session], None],
         on_stop: Callable[[Session], None],
     ) -> None:
-        self._environ = dict(environ)
+        self._locate = locate
         self._on_ready = on_ready
         self._on_stop = on_stop
         self._queue: deque[tuple[Operation, Inflight | None]] = deque()
@@ -146,7 +146,7 @@ class FluxWorker:
     def _connect(self) -> Session | None:
         import flux
 
-        uri, waiting = locate_broker(self._environ)
+        uri, waiting = self._locate()
         if uri is None:
             self._set_problem(waiting)
             return None
