@@ -14,12 +14,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sidecar.backends.base import JobBackend
-from sidecar.errors import Conflict, SidecarError
+from sidecar.errors import BrokerUnavailable, Conflict, SidecarError
 from sidecar.models import ACTIVE_STATES, JobQuery, ShutdownStatus
 
 logger = logging.getLogger(__name__)
@@ -95,24 +95,58 @@ class Lifecycle:
 
     async def _shut_down(self, mode: Mode, timeout: float, stop_broker: bool) -> None:
         try:
-            if mode == "drain":
-                self.phase = "draining"
-                if not await self._wait_idle(timeout):
-                    logger.info("drain timeout: %s jobs still active", self._active_jobs)
-            if mode in ("cancel", "drain"):
-                self.phase = "cancelling"
-                await self._cancel_active()
-                await self._wait_idle(CANCEL_WAIT_SECONDS)
+            # A failed job step must not keep the broker up: the pod would never complete.
+            await self._step(self._settle_jobs(mode, timeout))
             if stop_broker:
                 self.phase = "stopping-broker"
-                logger.info("asking the broker to shut down")
-                await asyncio.wait_for(self._backend.stop_broker(), STOP_BROKER_TIMEOUT_SECONDS)
-        except (SidecarError, asyncio.TimeoutError, OSError) as exc:
-            logger.warning("shutdown step %s failed: %s; exiting anyway", self.phase, exc)
-        except Exception:
-            logger.exception("shutdown step %s failed; exiting anyway", self.phase)
+                await self._step(self._stop_broker())
         finally:
             self.exit_now()
+
+    async def _step(self, step: Coroutine[Any, Any, None]) -> None:
+        try:
+            await step
+        except (SidecarError, asyncio.TimeoutError, OSError) as exc:
+            logger.warning("shutdown step %s failed: %s", self.phase, exc)
+        except Exception:
+            logger.exception("shutdown step %s failed", self.phase)
+
+    async def _settle_jobs(self, mode: Mode, timeout: float) -> None:
+        if mode == "drain":
+            self.phase = "draining"
+            if not await self._wait_idle(timeout):
+                logger.info("drain timeout: %s jobs still active", self._active_jobs)
+        if mode in ("cancel", "drain"):
+            self.phase = "cancelling"
+            await self._cancel_active()
+            await self._wait_idle(CANCEL_WAIT_SECONDS)
+
+    async def _stop_broker(self) -> None:
+        """``shutdown.start``, once the broker can take it.
+
+        Flux refuses a shutdown before the broker's run state, which a lead
+        broker reaches only when every broker of the MiniCluster has joined
+        (its quorum). Until then, wait as long as the broker may take to come up.
+        """
+        deadline = time.monotonic() + self._broker_wait_seconds
+        waiting = False
+        while not await self._broker_ready():
+            if time.monotonic() >= deadline:
+                raise BrokerUnavailable(
+                    "the broker never reached its run state: it is still running"
+                )
+            if not waiting:
+                logger.info("waiting for the broker's run state (every broker joined) to stop it")
+                waiting = True
+            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+        logger.info("asking the broker to shut down")
+        await asyncio.wait_for(self._backend.stop_broker(), STOP_BROKER_TIMEOUT_SECONDS)
+
+    async def _broker_ready(self) -> bool:
+        try:
+            return await asyncio.wait_for(self._backend.ready(), 10)
+        except (SidecarError, asyncio.TimeoutError, OSError):
+            return False
 
     def exit_now(self) -> None:
         """End every stream, then leave through uvicorn's exit path."""
@@ -186,10 +220,7 @@ class Lifecycle:
                 logger.info("%s appeared: the operator is done", self._completion_file)
                 self.begin_shutdown("now", 0, stop_broker=False, reason="completion-file")
                 return
-            try:
-                ready = await asyncio.wait_for(self._backend.ready(), 10)
-            except (SidecarError, asyncio.TimeoutError, OSError):
-                ready = False
+            ready = await self._broker_ready()
             now = time.monotonic()
             if ready:
                 was_ready, down_since = True, now
