@@ -120,6 +120,9 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         lifespan="on",
         server_header=False,
+        # The operator gives every MiniCluster container a TTY: colour codes
+        # would end up in the pod's log.
+        use_colors=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     server = SidecarServer(config, app)
