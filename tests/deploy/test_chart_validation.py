@@ -27,7 +27,13 @@ from tests.deploy.test_chart import (
 
 # A current release that kubernetes-validate ships schemas for.
 KUBERNETES_VERSION = "1.35.0"
-CRD_FILE = REPO.parent / "shared" / "data" / "minicluster-crd-v1alpha2.yaml"
+OPERATOR_DATA = REPO / "tests" / "data" / "flux-operator"
+# The newest operator's CRD (what the README installs), and the copy the design
+# refers to beside the repository where that exists.
+CRD_FILES = {
+    "operator-0d75cef": OPERATOR_DATA / "0d75cef" / "minicluster-crd.yaml",
+    "design-data": REPO.parent / "shared" / "data" / "minicluster-crd-v1alpha2.yaml",
+}
 CORE_KINDS = {"Secret", "Service", "Pod"}
 # Prometheus Operator CRDs: kubernetes-validate has no schema for them and the
 # CRDs are not vendored here; tests/test_chart.py checks the fields they rely on.
@@ -58,14 +64,21 @@ def _strict(schema: Any) -> Any:
     return strict
 
 
-@pytest.fixture(scope="module")
-def minicluster_schema() -> dict[str, Any]:
-    crd = yaml.safe_load(CRD_FILE.read_text(encoding="utf-8"))
+def load_minicluster_schema(crd_file: Path) -> dict[str, Any]:
+    crd = yaml.safe_load(crd_file.read_text(encoding="utf-8"))
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha2"]
     schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
     schema["properties"]["metadata"] = {"type": "object"}
     strict: dict[str, Any] = _strict(schema)
     return strict
+
+
+@pytest.fixture(scope="module", params=sorted(CRD_FILES), ids=str)
+def minicluster_schema(request: pytest.FixtureRequest) -> dict[str, Any]:
+    crd_file = CRD_FILES[request.param]
+    if not crd_file.exists():
+        pytest.skip(f"{request.param}: no {crd_file.name} beside the repository")
+    return load_minicluster_schema(crd_file)
 
 
 @pytest.mark.parametrize("values_file", VALUES_FILES, ids=values_id)
@@ -82,6 +95,32 @@ def test_every_object_validates(
             jsonschema.validate(obj, minicluster_schema)
         else:
             assert obj["apiVersion"] == "monitoring.coreos.com/v1"
+
+
+def test_operator_0_2_1_would_drop_only_the_fields_the_readme_lists() -> None:
+    """0.2.1's CRD predates these container fields; its API server prunes them."""
+    schema = load_minicluster_schema(OPERATOR_DATA / "0.2.1" / "minicluster-crd.yaml")
+    minicluster = render_values_file(None).one("MiniCluster")
+    unknown = {
+        (".".join(map(str, error.absolute_path)), error.message.split("(")[1].split(")")[0])
+        for error in jsonschema.Draft7Validator(schema).iter_errors(minicluster)
+    }
+    assert unknown == {
+        ("spec.containers.0", "'imagePullPolicy' was unexpected"),
+        ("spec.containers.1", "'imagePullPolicy' was unexpected"),
+        (
+            "spec.containers.1.securityContext",
+            "'allowPrivilegeEscalation', 'capabilities', 'readOnlyRootFilesystem', "
+            "'runAsUser', 'seccompProfile' were unexpected",
+        ),
+    }
+
+
+def test_pod_labels_the_operator_owns_are_refused() -> None:
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmRenderError, match="itself"):
+        chart.render({"minicluster": {"podLabels": {"app.kubernetes.io/name": "x"}}}, name="mc")
+    labels = render_values_file(None).one("MiniCluster")["spec"]["pod"]["labels"]
+    assert labels == {"app.kubernetes.io/instance": "mc"}
 
 
 def test_crd_schema_catches_a_misspelt_field(minicluster_schema: dict[str, Any]) -> None:
