@@ -214,13 +214,15 @@ class LocalBackend:
                 self._set_state(job, JobState.PRIORITY)
                 job.post("priority", priority=job.request.urgency)
                 self._set_state(job, JobState.SCHED)
+                if job.request.urgency == 0:
+                    # Held, as Flux holds urgency 0: never a candidate, so out of
+                    # every later scan (thousands of held jobs made each submit slow).
+                    del self._pending[job.jobid]
         queue = sorted(
             (j for j in self._pending.values() if j.state is JobState.SCHED),
             key=lambda j: (-j.request.urgency, j.jobid),
         )
         for job in queue:
-            if job.request.urgency == 0:
-                continue  # held, as Flux holds urgency 0
             if job.cores > self._cores - self._used_cores:
                 break  # first come first served: no backfill past a waiting job
             self._used_cores += job.cores
