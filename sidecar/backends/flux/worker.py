@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sidecar.backends.flux.bridge import Call
+from sidecar.backends.flux.collector import INTERVAL_SECONDS, ReactorCollector
 from sidecar.backends.flux.session import Inflight, Session
 from sidecar.errors import BrokerUnavailable
 
@@ -72,6 +73,7 @@ class FluxWorker:
         self._thread: threading.Thread | None = None
         self._dead: list[Session] = []
         self._recoveries: deque[float] = deque(maxlen=MAX_RECOVERIES)
+        self._collector = ReactorCollector()
         self._lost = False
         self.ready = False
         self.problem = "not connected to a Flux broker yet"
@@ -82,6 +84,7 @@ class FluxWorker:
     # the event loop's side
 
     def start(self) -> None:
+        self._collector.start()
         self._thread = threading.Thread(target=self._run, name="flux-reactor", daemon=True)
         self._thread.start()
 
@@ -108,7 +111,8 @@ class FluxWorker:
         if self._thread is not None:
             self._thread.join(10)
             if self._thread.is_alive():
-                return  # a wedged Flux call: leave the pipe to the thread
+                return  # a wedged Flux call: leave the pipe (and collection) to the thread
+        self._collector.stop()
         with self._pipe_lock:
             self._pipe_open = False
             for fd in (self._rfd, self._wfd):
@@ -136,6 +140,7 @@ class FluxWorker:
             session = self._connect()
             if session is None:
                 self._first_attempt.set()
+                self._collector.tick()
                 self._closing.wait(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
                 attempt += 1
                 continue
@@ -176,6 +181,11 @@ class FluxWorker:
         )
         watcher.start()
         session.keep.append(watcher)
+        collect = handle.timer_watcher_create(
+            INTERVAL_SECONDS, self._collect, repeat=INTERVAL_SECONDS
+        )
+        collect.start()
+        session.keep.append(collect)
         self._follow_state(session)
         self._wake()
         self._lost = False
@@ -196,6 +206,9 @@ class FluxWorker:
         session.lose(BrokerUnavailable(self.problem))
         self._fail_queued(BrokerUnavailable(self.problem))
         self._dead.append(session)
+
+    def _collect(self, handle: Any, watcher: Any, revents: int, args: Any) -> None:
+        self._collector.tick()
 
     def _recover(self, session: Session, failure: BaseException | None) -> bool:
         """After an unexpected reactor stop: True to run it again (the broker still answers)."""
