@@ -9,7 +9,8 @@ Answers go back to the loop in batches (``flux_bridge``).
 
 Every Flux object is created and released on this thread, and the loop only
 sees plain Python values: some Flux destructors send an RPC, which must never
-happen on another thread.
+happen on another thread. Futures are freed by Python's cyclic collector, so
+this thread is also the one that collects (``collector``).
 
 When the broker goes away the reactor stops with an error. The worker fails
 what was in flight with ``BrokerUnavailable``, keeps the dead handle (futures
