@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
+from sidecar.backends.flux import replies
 from sidecar.backends.flux.bridge import MORE, Call, More
 from sidecar.backends.flux.jobs import ATTRS, STATE_BITS, flux_error, submit_error
 from sidecar.backends.flux.session import Session
@@ -34,11 +35,11 @@ _PENDING = STATE_BITS[JobState.DEPEND] | STATE_BITS[JobState.PRIORITY] | STATE_B
 
 
 def _get(future: Any) -> Any:
-    return future.get()
+    return replies.payload(future)
 
 
 def _listed(future: Any) -> Record:
-    record: Record = future.get_job()
+    record: Record = replies.payload(future)["job"]
     return record
 
 
@@ -79,7 +80,7 @@ def submit_and_list(jobspec: str, urgency: int) -> Start[Record]:
         import flux.job
 
         def submitted(future: Any) -> More:
-            jobid = int(future.get_id())
+            jobid = replies.submitted_id(future)
             lookup = flux.job.job_list_id(session.handle, jobid, attrs=ATTRS)
             session.settle(lookup, call, _listed, lambda e: flux_error(e, jobid))
             return MORE
@@ -122,7 +123,7 @@ def list_page(
 
         def read(reply: Any) -> list[Record] | More:
             try:
-                answer = reply.get()
+                answer = replies.payload(reply)
             except OSError as exc:
                 if exc.errno == errno.ENODATA:  # the end of a streamed answer
                     return jobs
@@ -199,7 +200,7 @@ def signal_job(jobid: int, signum: int) -> Start[None]:
                     kill()
 
         def listed(future: Any) -> More:
-            state = int(future.get_job().get("state", 0))
+            state = int(replies.payload(future)["job"].get("state", 0))
             if state & _PENDING:
                 raise Conflict(f"cannot signal job {job}: it is not running yet")
             if state & (STATE_BITS[JobState.CLEANUP] | STATE_BITS[JobState.INACTIVE]):
