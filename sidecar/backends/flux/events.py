@@ -1,4 +1,4 @@
-"""State changes of all jobs, from the job manager's journal (``JournalConsumer``).
+"""State changes of all jobs, from the job manager's journal (``job-manager.events-journal``).
 
 The journal carries eventlog entries, not states, so ``JobStates`` derives
 states the way the job manager does (RFC 21, ``event_job_update``) and
@@ -17,6 +17,7 @@ so subscribers also get what happened while the broker was away.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import time
@@ -24,11 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from sidecar.backends.flux import replies
 from sidecar.backends.flux.session import Session
 from sidecar.errors import BrokerUnavailable, InvalidRequest
 from sidecar.models import JobResult, JobState
 
 logger = logging.getLogger(__name__)
+
+JOURNAL = "job-manager.events-journal"
 
 _EVENT_ID = re.compile(r"^(?P<boot>[0-9a-f]{8})-(?P<seq>[0-9]{1,18})-(?P<ts>[0-9]{1,12}\.?[0-9]*)$")
 
@@ -173,53 +177,82 @@ class JournalWatch:
         self._since = time.time() if since is None else since
         self._on_end = on_end
         self._states = JobStates()
-        self._consumer: Any = None
+        self._future: Any = None
+        self._history: list[tuple[float, int, dict[str, Any]]] | None = None
         self._session: Session | None = None
         self._stopped = False
         self.newest = self._since
 
     def start(self, session: Session) -> None:
-        from flux.job import JournalConsumer
+        """``job-manager.events-journal``, read as it streams (what ``JournalConsumer`` sends).
 
-        class StateJournal(JournalConsumer):  # type: ignore[misc]
-            """Only the entries that can move a job between states."""
-
-            @property
-            def request_payload(self) -> dict[str, Any]:
-                return {**super().request_payload, "allow": dict.fromkeys(STATE_ENTRIES, 1)}
+        Read directly rather than through ``JournalConsumer``: the consumer
+        makes an event object (and a job id object) per entry and reads each
+        reply through the bindings' wrappers, for two to eight entries of every
+        job, on the thread that also carries every request.
+        """
+        import flux.constants
 
         self._session = session
         session.track(self)
-        consumer = StateJournal(session.handle, full=self._full)
-        consumer.set_callback(self._entry)
-        consumer.start()
-        self._consumer = consumer
+        request = {"full": self._full, "allow": dict.fromkeys(STATE_ENTRIES, 1)}
+        self._history = [] if self._full else None
+        self._future = session.handle.rpc(
+            JOURNAL, request, flux.constants.FLUX_NODEID_ANY, flux.constants.FLUX_RPC_STREAMING
+        )
+        self._future.then(self._reply)
 
-    def _entry(self, event: Any) -> None:
+    def _reply(self, future: Any) -> None:
         try:
-            self._apply(event)
-        except Exception:
-            logger.exception("a journal entry could not be read")
-
-    def _apply(self, event: Any) -> None:
-        if event is None:  # the consumer was stopped, or the job manager went away
+            answer = replies.payload(future)
+        except OSError as exc:
+            if exc.errno != errno.ENODATA:  # ENODATA: the request was cancelled
+                logger.info("the job manager's journal ended: %s", exc)
             self._finish()
             return
-        change = self._states.apply(int(event.jobid), event.name, event.context)
-        timestamp = float(event.timestamp)
+        try:
+            self._read(answer)
+        except Exception:
+            logger.exception("a journal entry could not be read")
+        future.reset()
+
+    def _read(self, answer: dict[str, Any]) -> None:
+        jobid = int(answer.get("id", -1))
+        entries = answer.get("events") or []
+        if self._history is None:
+            for entry in entries:
+                self._apply(jobid, entry)
+        elif entries:
+            self._history.extend((float(entry["timestamp"]), jobid, entry) for entry in entries)
+        else:  # the end of the history: replay it in time order, as the consumer does
+            history, self._history = self._history, None
+            for _, historic, entry in sorted(history, key=lambda item: item[0]):
+                self._apply(historic, entry)
+
+    def _apply(self, jobid: int, entry: dict[str, Any]) -> None:
+        change = self._states.apply(jobid, entry["name"], entry.get("context") or {})
+        timestamp = float(entry["timestamp"])
         if change is None or timestamp <= self._since:
             return
         self.newest = max(self.newest, timestamp)
-        self._sink(Change(int(event.jobid), change[0], change[1], timestamp))
+        self._sink(Change(jobid, change[0], change[1], timestamp))
 
     def stop(self) -> None:
-        """Cancel the journal request; the consumer then ends by itself."""
+        """Cancel the journal request; its stream then ends by itself."""
         if self._stopped:
             return
         self._stopped = True
-        if self._consumer is not None:
+        session, future = self._session, self._future
+        if session is not None and future is not None:
+            import flux.constants
+
             try:
-                self._consumer.stop()
+                session.handle.rpc(
+                    f"{JOURNAL}-cancel",
+                    {"matchtag": replies.matchtag(future)},
+                    flux.constants.FLUX_NODEID_ANY,
+                    flux.constants.FLUX_RPC_NORESPONSE,
+                )
             except OSError as exc:
                 logger.debug("journal cancel: %s", exc)
         self._finish()
