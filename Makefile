@@ -96,11 +96,23 @@ test-flux: install $(FLUX_STAMP) ## run the flux tests inside `flux start --test
 	@command -v $(FLUX) >/dev/null || { echo "make test-flux: flux is not on PATH (see DEVELOPERS.md)" >&2; exit 1; }
 	$(FLUX) start --test-size=2 $(FLUX) env $(BIN)/python -m pytest -m flux
 
-bench: install ## the figures of DESIGN section 10 (on Flux when flux is on PATH, else the local backend)
+# Upstream flux-restful-api, the server the sidecar is measured against, in a
+# virtual environment of its own (never the project's). Its Flux bindings come
+# from `flux env`, as the sidecar's do; they import yaml and ply.
+UPSTREAM_VENV := .bench/flux-restful-1.1.0
+UPSTREAM_STAMP := $(UPSTREAM_VENV)/.installed
+
+$(UPSTREAM_STAMP):
+	$(PYTHON) -m venv $(UPSTREAM_VENV)
+	$(UPSTREAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(UPSTREAM_VENV)/bin/python -m pip install --quiet flux-restful==1.1.0 pyyaml ply
+	touch $@
+
+bench: install ## the sidecar beside upstream flux-restful-api and in-process Flux (DESIGN section 10)
 	@if command -v $(FLUX) >/dev/null; then \
-		$(MAKE) --no-print-directory $(FLUX_STAMP) && \
-		$(FLUX) start --test-size=2 $(FLUX) env $(BIN)/python -m bench; \
+		$(MAKE) --no-print-directory $(FLUX_STAMP) $(UPSTREAM_STAMP) && \
+		$(FLUX) start --test-size=2 $(FLUX) env $(BIN)/python -m bench --upstream $(UPSTREAM_VENV); \
 	else \
-		echo "flux is not on PATH: measuring the local backend"; \
+		echo "flux is not on PATH: measuring the local backend alone"; \
 		$(BIN)/python -m bench; \
 	fi

@@ -1,40 +1,28 @@
-"""``make bench``: the figures of DESIGN section 10, measured side by side in one run.
+"""``make bench``: the sidecar beside upstream flux-restful-api and in-process Flux, one run.
 
-Inside a Flux instance (``flux`` on PATH: ``make bench`` starts one) the
-sidecar runs its flux backend and the baseline is ``submit_async`` on the same
-broker; elsewhere it runs the local backend and the baseline is that backend's
-own ``submit`` called in-process. Figures are medians of several runs; they
-are figures, not assertions.
+Inside a Flux instance (``make bench`` starts ``flux start --test-size=2``)
+the sidecar runs its flux backend next to upstream's ``flux-restful serve``
+and both are measured against ``submit_async`` in-process, with the same lean
+load generator, in alternating rounds. Without Flux only the sidecar's local
+backend is measured, against its own in-process ``submit``. Figures are
+medians of ``--runs`` rounds; they are figures, not assertions.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import time
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
 
-import httpx
-
-from bench.figures import (
-    HELD,
-    Sidecar,
-    event_latency_ms,
-    fill,
-    list_latency_ms,
-    resident_mib,
-    sidecar,
-)
-from bench.submit_rate import rest_rate
-
-TARGETS = {
-    "ratio": 0.7,  # REST at 32 clients against in-process
-    "list_p50_ms": 25.0,
-    "event_p50_ms": 50.0,
-    "idle_mib": 70.0,
-    "ready_s": 2.0,
-}
+from bench import workload
+from bench.figures import event_latency_ms, local_fill, local_settle
+from bench.report import print_report
+from bench.rounds import Samples, measure_lists, measure_submissions
+from bench.servers import Server, resident_mib, sidecar, upstream
 
 
 def flux_available() -> bool:
@@ -47,117 +35,70 @@ def flux_available() -> bool:
     return True
 
 
-def local_in_process_rate(jobs: int) -> float:
-    """The local backend's own ``submit``, held jobs, no HTTP."""
-    from sidecar.backends.local.backend import LocalBackend
-    from sidecar.models import JobRequest
-
-    async def run() -> float:
-        backend = LocalBackend()
-        await backend.start()
-        request = JobRequest.model_validate(HELD)
-        start = time.perf_counter()
-        for _ in range(jobs):
-            await backend.submit(request)
-        rate = jobs / (time.perf_counter() - start)
-        await backend.close()
-        return rate
-
-    return asyncio.run(run())
-
-
-async def _cancel_held(side: Sidecar) -> None:
-    headers = {"Authorization": f"Bearer {side.token}"}
-    async with httpx.AsyncClient(base_url=side.url, headers=headers, timeout=60) as http:
-        while True:
-            page = (await http.get("/api/v1/jobs", params={"state": "SCHED", "limit": 1000})).json()
-            if not page["jobs"]:
-                return
-            for start in range(0, len(page["jobs"]), 32):
-                batch = page["jobs"][start : start + 32]
-                await asyncio.gather(*(http.post(f"/api/v1/jobs/{j['id']}/cancel") for j in batch))
-
-
-def cancel_held(side: Sidecar, backend: str) -> None:
-    if backend == "flux":
-        from bench.submit_rate import cancel_all
-
-        cancel_all()
-    else:
-        asyncio.run(_cancel_held(side))
-
-
-def rates(side: Sidecar, backend: str, jobs: int, runs: int) -> dict[str, float]:
-    port = side.port
-    if backend == "flux":
-        from bench.submit_rate import in_process_rate
-    else:
-        in_process_rate = local_in_process_rate
-    samples: dict[str, list[float]] = {"in-process": [], "1": [], "8": [], "32": []}
-    rest_rate(port, side.token, 8, 50)  # warm-up
-    cancel_held(side, backend)
+def start_up(venv: Path | None, backend: str, runs: int, samples: Samples) -> None:
+    """Time to ready and idle memory of fresh processes, alternating the two servers."""
     for _ in range(runs):
-        samples["in-process"].append(in_process_rate(jobs))
-        if backend == "flux":
-            cancel_held(side, backend)
-        for clients in (1, 8, 32):
-            samples[str(clients)].append(rest_rate(port, side.token, clients, jobs))
-            cancel_held(side, backend)
-    return {name: statistics.median(values) for name, values in samples.items()}
+        with sidecar(backend) as side:
+            time.sleep(2)
+            samples.add("sidecar/ready-s", side.ready_seconds)
+            samples.add("sidecar/idle-mib", resident_mib(side.pid))
+        if venv is not None:
+            with upstream(venv) as up:
+                time.sleep(2)
+                samples.add("upstream/ready-s", up.ready_seconds)
+                samples.add("upstream/idle-mib", resident_mib(up.pid))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="flux-sidecar benchmarks (DESIGN section 10)")
-    parser.add_argument("--jobs", type=int, default=300, help="submissions per rate measurement")
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure (medians)")
-    parser.add_argument("--fill", type=int, default=10_000, help="jobs in the instance for lists")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=300, help="submissions per 32-client figure")
+    parser.add_argument("--single-jobs", type=int, default=100, help="per 1-client figure")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per figure (medians)")
+    parser.add_argument("--upstream", type=Path, help="virtual environment of flux-restful")
+    parser.add_argument("--fill", type=int, nargs="+", default=[1000, 10_000])
     args = parser.parse_args()
-    backend = "flux" if flux_available() else "local"
-    print(f"flux-sidecar benchmarks, {backend} backend, {os.cpu_count()} cores, 127.0.0.1")
+    on_flux = flux_available()
+    backend = "flux" if on_flux else "local"
+    venv = args.upstream.resolve() if on_flux and args.upstream else None
+    print(f"flux-sidecar benchmarks: {backend} backend, {os.cpu_count()} cores, 127.0.0.1")
+    if not on_flux:
+        print("no Flux instance: the local backend alone, against its in-process submit")
 
-    ready, idle = [], []
-    for _ in range(args.runs):
-        with sidecar(backend) as side:
-            ready.append(side.ready_seconds)
-            time.sleep(2)
-            idle.append(resident_mib(side.pid))
-    with sidecar(backend) as side:
-        rate = rates(side, backend, args.jobs, args.runs)
-        fill(side, args.fill)
-        lists = [list_latency_ms(side) for _ in range(args.runs)]
+    samples = Samples()
+    start_up(venv, backend, args.runs, samples)
+    with ExitStack() as stack:
+        servers: list[Server] = [stack.enter_context(sidecar(backend))]
+        if venv is not None:
+            servers.append(stack.enter_context(upstream(venv)))
+        side = servers[0]
+        settle = workload.settle if on_flux else partial(local_settle, side)
+        in_process = workload.in_process_rate if on_flux else workload.local_in_process_rate
+        settle()
+        found = measure_submissions(
+            servers,
+            in_process,
+            settle,
+            runs=args.runs,
+            jobs=args.jobs,
+            single=args.single_jobs,
+        )
+        samples.values.update(found.values)
+        have = 0
+        for total in sorted(args.fill):
+            if on_flux:
+                workload.fill(total - have)
+            else:
+                local_fill(side, total - have)
+            have = total
+            measure_lists(servers, samples, total, args.runs)
         events = [event_latency_ms(side) for _ in range(args.runs)]
-        loaded = resident_mib(side.pid)
-
-    base = rate["in-process"]
-    rows = [
-        ("in-process submissions/s", f"{base:.0f}", "baseline"),
-        *(
-            (f"REST submissions/s, {n} client(s)", f"{rate[n]:.0f}", f"ratio {rate[n] / base:.2f}")
-            for n in ("1", "8", "32")
-        ),
-        (
-            f"GET /api/v1/jobs?limit=50, {args.fill} jobs, p50 / p99",
-            f"{statistics.median(p for p, _ in lists):.1f} / "
-            f"{statistics.median(q for _, q in lists):.1f} ms",
-            f"target p50 < {TARGETS['list_p50_ms']:g} ms",
-        ),
-        (
-            "state change to SSE subscriber, p50 / p99",
-            f"{statistics.median(p for p, _ in events):.1f} / "
-            f"{statistics.median(q for _, q in events):.1f} ms",
-            f"target p50 < {TARGETS['event_p50_ms']:g} ms",
-        ),
-        ("idle resident memory", f"{statistics.median(idle):.1f} MiB", "target < 70 MiB"),
-        (f"resident memory with {args.fill} jobs", f"{loaded:.1f} MiB", ""),
-        ("process start to ready", f"{statistics.median(ready):.2f} s", "target < 2 s"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    print(f"medians of {args.runs} runs; rates over {args.jobs} held jobs each")
-    for name, value, note in rows:
-        print(f"  {name:<{width}}  {value:>18}  {note}")
-    ratio = rate["32"] / base
-    verdict = "meets" if ratio >= TARGETS["ratio"] else "misses"
-    print(f"ratio at 32 clients: {ratio:.2f} ({verdict} the {TARGETS['ratio']} target)")
+        samples.add("sidecar/event-p50-ms", statistics.median(p for p, _ in events))
+        samples.add("sidecar/event-p99-ms", statistics.median(q for _, q in events))
+        for server in servers:
+            samples.add(f"{server.name}/loaded-mib", resident_mib(server.pid))
+        if on_flux:
+            workload.settle()
+    print_report(samples, args, [s.name for s in servers])
 
 
 if __name__ == "__main__":
