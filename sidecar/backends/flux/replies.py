@@ -40,7 +40,7 @@ def payload(future: Any) -> Any:
         raise _error(ffi, lib, pointer)
     if text[0] == ffi.NULL:
         return None
-    return json.loads(ffi.string(text[0]))
+    return json.loads(ffi.string(text[0]).decode())
 
 
 def submitted_id(future: Any) -> int:
