@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sidecar.backends.flux.events import JobStates, parse_event_id
+from sidecar.backends.flux.gpus import count_gpus
 from sidecar.backends.flux.jobs import flux_error, job_from_record, returncode, submit_error
 from sidecar.backends.flux.paging import Cursor, decode_cursor, encode_cursor
 from sidecar.backends.flux.session import locate_broker, operator_uris
@@ -240,3 +241,19 @@ def test_the_socket_the_operators_script_announces_comes_first(tmp_path: Path) -
     assert locate_broker({}, mount) == (f"local://{announced}", "")
     (mount / "flux-view.sh").write_bytes(b"\xff\xfe not text")
     assert locate_broker({}, mount) == (f"local://{mount}/config/run/flux/local", "")
+
+
+@pytest.mark.parametrize(
+    ("resources", "gpus"),
+    [
+        ({"execution": {"R_lite": [{"rank": "0", "children": {"core": "0-1", "gpu": "0-1"}}]}}, 2),
+        ({"execution": {"R_lite": [{"rank": "0-3", "children": {"core": "0", "gpu": "1,3"}}]}}, 8),
+        ({"execution": {"R_lite": [{"rank": "0-1", "children": {"core": "0-7"}}]}}, 0),
+        ('{"execution": {"R_lite": [{"rank": "2", "children": {"gpu": "0-3"}}]}}', 4),
+        ("not json", 0),
+        (None, 0),
+    ],
+    ids=["one-rank", "ranks-times-ids", "no-gpus", "json-text", "garbage", "none"],
+)
+def test_gpus_are_counted_from_r(resources: object, gpus: int) -> None:
+    assert count_gpus(resources) == gpus

@@ -100,17 +100,18 @@ class EventListener:
 class Broker:
     """A Flux instance of the test's own (size 1, no initial program) at a fixed socket."""
 
-    def __init__(self, rundir: Path) -> None:
+    def __init__(self, rundir: Path, options: tuple[str, ...] = ()) -> None:
         self.socket = rundir / "local"
         self.uri = f"local://{self.socket}"
         self.log = rundir / "broker.log"
+        self.options = options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_URI")}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                ["flux", "start", "-Sbroker.rc2_none=1", f"-Slocal-uri={self.uri}"],
+                ["flux", "start", *self.options, "-Sbroker.rc2_none=1", f"-Slocal-uri={self.uri}"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -138,8 +139,10 @@ class Broker:
 
 
 @contextmanager
-def own_broker(rundir: Path, *, started: bool = True) -> Iterator[Broker]:
-    broker = Broker(rundir)
+def own_broker(
+    rundir: Path, *, started: bool = True, options: tuple[str, ...] = ()
+) -> Iterator[Broker]:
+    broker = Broker(rundir, options)
     if started:
         broker.start()
     try:

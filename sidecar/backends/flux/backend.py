@@ -30,10 +30,12 @@ from typing import Any, Literal, TypeVar
 from sidecar.backends.base import Stream
 from sidecar.backends.flux.bridge import Call, Deliveries
 from sidecar.backends.flux.events import Change, JournalWatch, parse_event_id
+from sidecar.backends.flux.gpus import GpuCounts
 from sidecar.backends.flux.jobs import filter_terms, job_from_record, user_id
 from sidecar.backends.flux.paging import Hint, decode_cursor, encode_cursor, hint_key, newest_first
 from sidecar.backends.flux.requests import (
     cancel_job,
+    gpus_of,
     jobspec_for,
     list_one,
     list_page,
@@ -87,6 +89,7 @@ class FluxBackend:
         # Changes are kept as tuples; a model is made only for a subscriber.
         self._hub: EventHub[Change] = EventHub(history=HISTORY)
         self._journal: JournalWatch | None = None
+        self._gpus = GpuCounts()
         self._hints: dict[str, Hint] = {}
         self._bindings_version: str | None = None
 
@@ -186,6 +189,8 @@ class FluxBackend:
             self._deliveries.send(lambda: self._publish(change))
 
     def _publish(self, change: Change) -> None:
+        if change.gpus is not None:
+            self._gpus.record(change.jobid, change.gpus)
         self._hub.publish(change)
 
     def _state_change(self, change: Change, seq: int) -> StateChange:
@@ -207,7 +212,18 @@ class FluxBackend:
     # queries
 
     async def get_job(self, jobid: int) -> Job:
-        return job_from_record(await self._call(list_one(jobid)))
+        (job,) = await self._jobs([await self._call(list_one(jobid))])
+        return job
+
+    async def _jobs(self, records: list[Any]) -> list[Job]:
+        """Records as jobs, their GPUs from R; looked up once for jobs allocated unseen."""
+        unseen = [
+            int(r["id"]) for r in records if r.get("t_run") and self._gpus.get(int(r["id"])) is None
+        ]
+        if unseen:
+            for jobid, gpus in (await self._call(gpus_of(unseen))).items():
+                self._gpus.record(jobid, gpus)
+        return [job_from_record(r, self._gpus.get(int(r["id"])) or 0) for r in records]
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         userid = None
@@ -225,7 +241,7 @@ class FluxBackend:
             self._hints.clear()
         self._hints[key] = page.hint
         return JobPage(
-            jobs=[job_from_record(r) for r in page.records],
+            jobs=await self._jobs(page.records),
             next=encode_cursor(page.next) if page.next is not None else None,
         )
 

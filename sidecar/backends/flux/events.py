@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sidecar.backends.flux import replies
+from sidecar.backends.flux.gpus import count_gpus
 from sidecar.backends.flux.session import Session
 from sidecar.errors import BrokerUnavailable, InvalidRequest
 from sidecar.models import JobResult, JobState
@@ -42,6 +43,7 @@ class Change(NamedTuple):
     state: JobState
     result: JobResult | None
     timestamp: float
+    gpus: int | None = None  # known at allocation (the alloc entry carries R)
 
 
 class ResumePoint(NamedTuple):
@@ -178,7 +180,7 @@ class JournalWatch:
         self._on_end = on_end
         self._states = JobStates()
         self._future: Any = None
-        self._history: list[tuple[float, int, dict[str, Any]]] | None = None
+        self._history: list[tuple[float, int, dict[str, Any], Any]] | None = None
         self._session: Session | None = None
         self._stopped = False
         self.newest = self._since
@@ -219,23 +221,28 @@ class JournalWatch:
     def _read(self, answer: dict[str, Any]) -> None:
         jobid = int(answer.get("id", -1))
         entries = answer.get("events") or []
+        resources = answer.get("R")
         if self._history is None:
             for entry in entries:
-                self._apply(jobid, entry)
+                self._apply(jobid, entry, resources)
         elif entries:
-            self._history.extend((float(entry["timestamp"]), jobid, entry) for entry in entries)
+            self._history.extend(
+                (float(entry["timestamp"]), jobid, entry, resources) for entry in entries
+            )
         else:  # the end of the history: replay it in time order, as the consumer does
             history, self._history = self._history, None
-            for _, historic, entry in sorted(history, key=lambda item: item[0]):
-                self._apply(historic, entry)
+            for _, historic, entry, its_resources in sorted(history, key=lambda item: item[0]):
+                self._apply(historic, entry, its_resources)
 
-    def _apply(self, jobid: int, entry: dict[str, Any]) -> None:
-        change = self._states.apply(jobid, entry["name"], entry.get("context") or {})
+    def _apply(self, jobid: int, entry: dict[str, Any], resources: Any = None) -> None:
+        name = entry["name"]
+        change = self._states.apply(jobid, name, entry.get("context") or {})
         timestamp = float(entry["timestamp"])
         if change is None or timestamp <= self._since:
             return
         self.newest = max(self.newest, timestamp)
-        self._sink(Change(jobid, change[0], change[1], timestamp))
+        gpus = count_gpus(resources) if name == "alloc" and resources is not None else None
+        self._sink(Change(jobid, change[0], change[1], timestamp, gpus))
 
     def stop(self) -> None:
         """Cancel the journal request; its stream then ends by itself."""

@@ -94,11 +94,10 @@ def returncode(waitstatus: Any) -> int | None:
     return os.WEXITSTATUS(waitstatus)
 
 
-def job_from_record(record: dict[str, Any]) -> Job:
-    """A job-list record (``ATTRS``) as the API's job.
+def job_from_record(record: dict[str, Any], gpus: int = 0) -> Job:
+    """A job-list record (``ATTRS``) as the API's job, with its GPUs (job-list has none).
 
-    ``gpus`` is 0: job-list does not report GPUs; ``nodes`` is 0 while a job
-    that asked for no node count waits for its allocation.
+    ``nodes`` is 0 while a job that asked for no node count waits for its allocation.
     """
     jobid = int(record["id"])
     state = _STATES.get(int(record.get("state", 2)), JobState.DEPEND)
@@ -122,6 +121,7 @@ def job_from_record(record: dict[str, Any]) -> Job:
         nodes=int(record.get("nnodes", 0)),
         tasks=int(record.get("ntasks", 0)),
         cores=int(record.get("ncores", 0)),
+        gpus=gpus,
         nodelist=str(record.get("nodelist", "")),
         queue=record.get("queue") or None,
         urgency=int(record.get("urgency", 16)),

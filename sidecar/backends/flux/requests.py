@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sidecar.backends.flux import replies
 from sidecar.backends.flux.bridge import MORE, Call, More
+from sidecar.backends.flux.gpus import count_gpus
 from sidecar.backends.flux.jobs import ATTRS, STATE_BITS, flux_error, submit_error
 from sidecar.backends.flux.session import Session
 from sidecar.backends.flux.streams import output_so_far
@@ -87,6 +88,32 @@ def submit_and_list(jobspec: str, urgency: int) -> Start[Record]:
 
         future = flux.job.submit_async(session.handle, jobspec, urgency=urgency)
         session.settle(future, call, submitted, submit_error)
+
+    return start
+
+
+def gpus_of(jobids: list[int]) -> Start[dict[int, int]]:
+    """Each job's GPUs from its R (``job-info.lookup``), every lookup in flight at once."""
+
+    def start(session: Session, call: Call[dict[int, int]]) -> None:
+        counts: dict[int, int] = {}
+        if not jobids:
+            call.resolve(counts)
+            return
+
+        def reader(jobid: int) -> Callable[[Any], dict[int, int] | More]:
+            def read(future: Any) -> dict[int, int] | More:
+                try:
+                    counts[jobid] = count_gpus((replies.payload(future) or {}).get("R"))
+                except OSError:
+                    counts[jobid] = 0  # no R: the job was never allocated
+                return counts if len(counts) == len(jobids) else MORE
+
+            return read
+
+        for jobid in jobids:
+            lookup = session.handle.rpc("job-info.lookup", {"id": jobid, "keys": ["R"], "flags": 0})
+            session.settle(lookup, call, reader(jobid), flux_error)
 
     return start
 
