@@ -9,6 +9,7 @@ spend more CPU than the server and measure itself.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -29,6 +30,7 @@ TOKEN = "soak-token-0123456789"
 # Generous: the hub's replay window and the idempotency store hold a bounded
 # number of entries; growth past this would be a leak, not a cache.
 RSS_GROWTH_MIB = 60.0
+DRAIN_SECONDS = 600  # a bound on waiting for the queue to run out, not a measurement
 
 
 def _listed(http: Any, name: str) -> list[str]:
@@ -40,6 +42,14 @@ def _listed(http: Any, name: str) -> list[str]:
         if not page["next"]:
             return ids
         params["cursor"] = page["next"]
+
+
+def _wait_until_done(http: Any, name: str) -> None:
+    active = {"name": name, "state": "DEPEND,PRIORITY,SCHED,RUN,CLEANUP", "limit": 1}
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while http.get("/api/v1/jobs", params=active).json()["jobs"]:
+        assert time.monotonic() < deadline, "the soak's jobs did not finish"
+        time.sleep(1)
 
 
 def test_thousands_of_running_jobs_none_lost_none_duplicated(tmp_path: Path) -> None:
@@ -56,6 +66,7 @@ def test_thousands_of_running_jobs_none_lost_none_duplicated(tmp_path: Path) -> 
         accepted = [json.loads(answer)["id"] for answer in answers]
         with server.client(timeout=120) as http:
             listed = _listed(http, name)
+            _wait_until_done(http, name)  # the instance is shared with the tests after this
     assert len(accepted) == SUBMISSIONS
     assert len(set(accepted)) == SUBMISSIONS, "a job id was answered twice"
     duplicates = [job for job, seen in Counter(listed).items() if seen > 1]
