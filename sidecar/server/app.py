@@ -17,6 +17,7 @@ from sidecar.api.bodylimit import BodyLimitMiddleware
 from sidecar.api.errors import document_errors, install_error_handlers
 from sidecar.api.files.store import FileStore
 from sidecar.api.idempotency import IdempotencyStore
+from sidecar.api.jobcwd import DefaultCwdBackend
 from sidecar.api.metrics import install_metrics
 from sidecar.api.routes import events, files, jobs, metrics, output, resources, shutdown, system
 from sidecar.api.timeouts import TimeoutBackend
@@ -44,6 +45,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app; nothing runs until its lifespan starts."""
     file_store = FileStore(settings.files_path, settings.max_upload_bytes)
+    backend = DefaultCwdBackend(backend, str(settings.files_path))
     backend = TimeoutBackend(backend, settings.request_timeout_seconds)
     authenticator = Authenticator(settings)
 
