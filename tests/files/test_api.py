@@ -98,6 +98,20 @@ def test_too_large_an_upload_is_413_and_leaves_nothing(
     assert (root / "keep.txt").read_text() == "old\n"
 
 
+def test_a_refused_upload_removes_the_directories_it_made(files: TestClient, root: Path) -> None:
+    (root / "a").mkdir()
+    chunks = iter([b"x" * MAX_UPLOAD, b"x"])  # no Content-Length: refused midway
+    response = files.put("/api/v1/files/a/b/c/big.bin", content=chunks, params={"parents": 1})
+    assert response.status_code == 413
+    assert leftovers(root) == ["a"]
+
+
+def test_a_path_ending_in_a_slash_is_no_file_to_upload(files: TestClient, root: Path) -> None:
+    response = files.put("/api/v1/files/newdir/", content=b"x")
+    assert response.status_code == 400
+    assert leftovers(root) == []
+
+
 def test_missing_parents_are_404_unless_asked_for(files: TestClient, root: Path) -> None:
     missing = files.put("/api/v1/files/a/b/c.txt", content=b"x")
     assert missing.status_code == 404

@@ -114,29 +114,42 @@ class FileRoot:
             ) from None
 
     @contextmanager
-    def directory(self, parts: Parts, *, create: bool = False) -> Iterator[int]:
-        """A descriptor of the directory at canonical ``parts``; ``create`` makes missing ones."""
+    def directory(self, parts: Parts, *, made: list[Parts] | None = None) -> Iterator[int]:
+        """A descriptor of the directory at canonical ``parts``.
+
+        Given a ``made`` list, missing directories are made, and recorded in it.
+        """
         fd = self.open_root()
         try:
             for index, part in enumerate(parts):
-                child = _open_child(fd, part, parts[: index + 1], create)
+                child = _open_child(fd, part, parts[: index + 1], made)
                 os.close(fd)
                 fd = child
             yield fd
         finally:
             os.close(fd)
 
+    def remove_made(self, made: list[Parts]) -> None:
+        """Remove directories ``directory`` made, deepest first, where they are still empty."""
+        for parts in sorted(made, key=len, reverse=True):
+            with suppress(SidecarError, OSError), self.directory(parts[:-1]) as fd:
+                os.rmdir(parts[-1], dir_fd=fd)
+        made.clear()
 
-def _open_child(fd: int, name: str, parts: Parts, create: bool) -> int:
+
+def _open_child(fd: int, name: str, parts: Parts, made: list[Parts] | None) -> int:
     """The directory ``name`` in directory ``fd``, never reached through a link."""
     try:
         try:
             return os.open(name, DIR_FLAGS, dir_fd=fd)
         except FileNotFoundError:
-            if not create:
+            if made is None:
                 raise
-            with suppress(FileExistsError):
+            try:
                 os.mkdir(name, dir_fd=fd)
+                made.append(parts)
+            except FileExistsError:
+                pass  # made meanwhile by another request: not ours to remove
             return os.open(name, DIR_FLAGS, dir_fd=fd)
     except OSError as exc:
         if exc.errno == errno.ENOTDIR and _is_link(fd, name):

@@ -1,8 +1,9 @@
 """One upload: written to a temporary file beside its target, then renamed over it.
 
 A reader sees the old file or the whole new one, never part of it; an upload
-that fails, is too large or is abandoned removes its temporary file and leaves
-the target as it was. The blocking steps run in a thread, one call at a time.
+that fails, is too large or is abandoned removes its temporary file (and the
+directories it made) and leaves the target as it was. The blocking steps run
+in a thread, one call at a time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 class Upload:
     """``begin`` opens it; then ``write`` any number of times, and ``commit`` or ``abort``."""
 
-    def __init__(self, parts: Parts, directory: Parts, name: str, dir_fd: int) -> None:
+    def __init__(
+        self, root: FileRoot, parts: Parts, directory: Parts, name: str, dir_fd: int
+    ) -> None:
+        self.root = root
         self.parts = parts
         self.directory = directory
         self.name = name
@@ -31,6 +35,7 @@ class Upload:
         self.temp = f"{UPLOAD_PREFIX}{secrets.token_hex(8)}"
         self.fd = -1
         self.replaced = False
+        self.made: list[Parts] = []  # parent directories this upload made
 
     @classmethod
     def begin(cls, root: FileRoot, parts: Parts, *, parents: bool) -> Upload:
@@ -38,13 +43,19 @@ class Upload:
             raise PathConflict("the files root is a directory: give a file name")
         # A link to a file under the root is written through, as cp does.
         canonical = root.canonical(parts)
-        with root.directory(canonical[:-1], create=parents) as fd:
-            dir_fd = os.dup(fd)
-        upload = cls(parts, canonical[:-1], canonical[-1], dir_fd)
+        made: list[Parts] = []
+        try:
+            with root.directory(canonical[:-1], made=made if parents else None) as fd:
+                dir_fd = os.dup(fd)
+        except BaseException:
+            root.remove_made(made)
+            raise
+        upload = cls(root, parts, canonical[:-1], canonical[-1], dir_fd)
+        upload.made = made
         try:
             upload._open()
         except BaseException:
-            os.close(dir_fd)
+            upload.abort()
             raise
         return upload
 
@@ -92,6 +103,7 @@ class Upload:
             self.fd = -1
             os.rename(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
             self.temp = ""
+            self.made = []
             os.fsync(self.dir_fd)
             info = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
             return entry_of(self.directory, self.name, info, self.dir_fd)
@@ -112,3 +124,5 @@ class Upload:
         if self.dir_fd >= 0:
             os.close(self.dir_fd)
             self.dir_fd = -1
+        if self.made:
+            self.root.remove_made(self.made)

@@ -20,7 +20,7 @@ from sidecar.api.files.paths import split_path
 from sidecar.api.files.ranges import parse_range
 from sidecar.api.files.upload import Upload
 from sidecar.api.filestream import FileStreamResponse, download_headers
-from sidecar.errors import InvalidRequest, UploadTooLarge
+from sidecar.errors import InvalidPath, InvalidRequest, UploadTooLarge
 from sidecar.filemodels import FILES_API, FileEntry, FileList
 
 router = APIRouter(prefix="/api/v1", tags=["files"], dependencies=[AuthRequired])
@@ -110,6 +110,8 @@ async def upload_file(
     parents: Annotated[bool, Query(description="create missing parent directories")] = False,
 ) -> FileEntry:
     """Upload a file (the raw body), atomically: a reader sees the old file or the new one."""
+    if path.endswith("/"):
+        raise InvalidPath("a file's path cannot end with '/'")
     parts = split_path(path)
     limit = files.max_upload_bytes
     declared = request.headers.get("content-length")
