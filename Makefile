@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TOKEN_FILE := .dev-token
+# What `make run` serves under /api/v1/files (and where its jobs run): never the checkout itself.
+FILES_DIR := .dev-files
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -30,8 +32,10 @@ run: install $(TOKEN_FILE) ## serve on 127.0.0.1:5000 with the local backend and
 	@echo "Development token (in $(TOKEN_FILE)): $$(cat $(TOKEN_FILE))"
 	@echo "Try:"
 	@echo "  curl -s -H \"Authorization: Bearer $$(cat $(TOKEN_FILE))\" -H 'Content-Type: application/json' -d '{\"command\": \"echo hello\"}' http://$(HOST):$(PORT)/api/v1/jobs"
+	@echo "  curl -s -H \"Authorization: Bearer $$(cat $(TOKEN_FILE))\" -T README.md http://$(HOST):$(PORT)/api/v1/files/README.md"
 	@echo "API docs: http://$(HOST):$(PORT)/docs"
-	FLUX_SIDECAR_TOKEN_FILE=$(TOKEN_FILE) $(BIN)/flux-sidecar serve --backend local --host $(HOST) --port $(PORT)
+	@mkdir -p $(FILES_DIR)
+	FLUX_SIDECAR_TOKEN_FILE=$(TOKEN_FILE) FLUX_SIDECAR_FILES_ROOT=$(FILES_DIR) $(BIN)/flux-sidecar serve --backend local --host $(HOST) --port $(PORT)
 
 test: install browser ## run the whole test suite (and the flux tests when flux is on PATH)
 	$(BIN)/python -m pytest

@@ -1,7 +1,8 @@
 """flux-sidecar: the Flux job API over REST, beside the broker of a Flux Operator MiniCluster.
 
 The modules at this level are the shared core that every part may import:
-``models`` (request and response models of server and client), ``errors``
+``models`` (request and response models of server and client), ``filemodels``
+(the same for files under the files root), ``errors``
 (the domain error tree), ``jobid`` (Flux job id encodings), ``jobspec``
 (requests as Flux jobspecs), ``config`` (settings), ``hub`` (event fan-out),
 ``lifecycle`` (serve, then shut down once) and the ``JobBackend`` protocol in

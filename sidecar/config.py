@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,7 @@ DEFAULT_SECRET_KEY_FILE = Path("/var/run/secrets/flux-sidecar/secret-key")
 DEFAULT_FLUX_MOUNT_PATH = Path("/mnt/flux")
 # Written by the broker container's script once the broker has exited.
 COMPLETION_FILE_NAME = "flux-operator-complete.txt"
+DEFAULT_MAX_UPLOAD_BYTES = 1024**3
 
 
 def _env(name: str, *upstream: str) -> AliasChoices:
@@ -53,8 +55,21 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("request_timeout_seconds")
     )
+    files_root: Path | None = Field(None, validation_alias=_env("files_root"))
+    max_upload_bytes: int = Field(
+        DEFAULT_MAX_UPLOAD_BYTES, ge=0, validation_alias=_env("max_upload_bytes")
+    )
 
     @property
     def completion_path(self) -> Path:
         """The operator's completion marker: as set, else in the operator's volume."""
         return self.completion_file or self.flux_mount_path / COMPLETION_FILE_NAME
+
+    @property
+    def files_path(self) -> Path:
+        """The files root, absolute: as set, else the directory the server started in.
+
+        It is also the working directory of jobs submitted without one, so that
+        they find what was uploaded; jobs must see it at the same path.
+        """
+        return Path(os.path.abspath(self.files_root or Path.cwd()))

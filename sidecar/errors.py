@@ -3,18 +3,26 @@
     SidecarError
     ├── InvalidRequest            400  (a malformed id or cursor, a bad idempotency key)
     │   ├── InvalidJobId
-    │   └── InvalidCursor
+    │   ├── InvalidCursor
+    │   └── InvalidPath           (absolute, ``..``, NUL: not a path under the files root)
     ├── AuthError                 401
     ├── PermissionDenied          403
+    │   └── PathOutsideRoot       (a symlink leads out of the files root)
     ├── JobNotFound               404
+    ├── PathNotFound              404
     ├── Conflict                  409
-    │   └── JobInactive           (cancelling or signalling a finished job)
+    │   ├── JobInactive           (cancelling or signalling a finished job)
+    │   └── PathConflict          (a directory where a file is expected, or the reverse)
+    ├── UploadTooLarge            413
+    ├── RangeNotSatisfiable       416  (``size`` goes into ``Content-Range``)
     ├── Unprocessable             422
     │   ├── InvalidJobspec        (the broker or the local backend refused the job)
     │   └── InvalidSignal
     ├── BrokerUnavailable         503
     │   └── ShuttingDown          (no new work while the sidecar shuts down)
-    └── BackendTimeout            504
+    ├── FilesUnavailable          503  (the files root is missing or unreadable)
+    ├── BackendTimeout            504
+    └── InsufficientStorage       507  (the volume under the files root is full)
 
 Backends and the lifecycle raise these; ``sidecar.api.errors`` is the one place
 that turns them into responses.
@@ -98,3 +106,49 @@ class ShuttingDown(BrokerUnavailable):
 
 class BackendTimeout(SidecarError):
     status_code = 504
+
+
+# Files under the files root (``/api/v1/files``).
+
+
+class InvalidPath(InvalidRequest):
+    pass
+
+
+class PathOutsideRoot(PermissionDenied):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path!r} leads outside the files root (through a symbolic link)")
+
+
+class PathNotFound(SidecarError):
+    status_code = 404
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path!r} not found under the files root")
+
+
+class PathConflict(Conflict):
+    pass
+
+
+class UploadTooLarge(SidecarError):
+    status_code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"upload exceeds {limit} bytes (FLUX_SIDECAR_MAX_UPLOAD_BYTES)")
+
+
+class RangeNotSatisfiable(SidecarError):
+    status_code = 416
+
+    def __init__(self, detail: str, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class InsufficientStorage(SidecarError):
+    status_code = 507  # RFC 4918
+
+
+class FilesUnavailable(SidecarError):
+    status_code = 503

@@ -170,6 +170,7 @@ class Job(BaseModel):
     t_run: float | None = None
     t_cleanup: float | None = None
     t_inactive: float | None = None
+    cwd: str | None = Field(None, description="working directory; null if Flux was given none")
 
 
 class JobPage(BaseModel):

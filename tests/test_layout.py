@@ -21,6 +21,7 @@ CORE = {
     "sidecar",
     "sidecar.config",
     "sidecar.errors",
+    "sidecar.filemodels",
     "sidecar.hub",
     "sidecar.jobid",
     "sidecar.jobspec",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sidecar.api.errors import error_response
@@ -10,12 +12,17 @@ from sidecar.api.errors import error_response
 class BodyLimitMiddleware:
     """Pure ASGI, so it also bounds chunked bodies that carry no Content-Length."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, unbuffered: Callable[[Scope], bool] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Requests whose route streams the body itself under its own limit (uploads):
+        # buffering them here would hold a whole file in memory.
+        self.unbuffered = unbuffered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.unbuffered is not None and self.unbuffered(scope)):
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")

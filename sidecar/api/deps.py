@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from sidecar.api.auth import Authenticator
+from sidecar.api.files.store import FileStore
 from sidecar.api.idempotency import IdempotencyStore
 from sidecar.api.metrics import SidecarMetrics
 from sidecar.backends.base import JobBackend
@@ -44,6 +45,11 @@ async def _metrics(request: Request) -> SidecarMetrics:
     return metrics
 
 
+async def _files(request: Request) -> FileStore:
+    files: FileStore = request.app.state.files
+    return files
+
+
 async def _authenticator(request: Request) -> Authenticator:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator
@@ -68,4 +74,5 @@ IdempotencyDep = Annotated[IdempotencyStore, Depends(_idempotency)]
 AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
 MetricsDep = Annotated[SidecarMetrics, Depends(_metrics)]
 JobIdDep = Annotated[int, Depends(_jobid)]
+FilesDep = Annotated[FileStore, Depends(_files)]
 AuthRequired = Depends(require_auth)

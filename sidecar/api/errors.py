@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sidecar.errors import SidecarError
+from sidecar.errors import RangeNotSatisfiable, SidecarError
 from sidecar.models import ErrorBody, FieldError, ValidationErrorBody
 
 logger = logging.getLogger(__name__)
@@ -23,9 +23,20 @@ logger = logging.getLogger(__name__)
 AUTH_CHALLENGE = 'Bearer realm="flux-sidecar"'
 
 
-def error_response(status_code: int, detail: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": AUTH_CHALLENGE} if status_code == 401 else None
+def error_response(
+    status_code: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status_code == 401:
+        headers["WWW-Authenticate"] = AUTH_CHALLENGE
     return JSONResponse({"detail": detail, **extra}, status_code=status_code, headers=headers)
+
+
+def _error_headers(exc: SidecarError) -> dict[str, str]:
+    # RFC 9110 section 15.5.17: a 416 says how long the representation is.
+    if isinstance(exc, RangeNotSatisfiable):
+        return {"Content-Range": f"bytes */{exc.size}"}
+    return {}
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -73,7 +84,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _sidecar_error(request: Request, exc: SidecarError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("%s %s: %s", request.method, request.url.path, exc.detail)
-        return error_response(exc.status_code, exc.detail)
+        return error_response(exc.status_code, exc.detail, _error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

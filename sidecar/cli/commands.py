@@ -6,7 +6,8 @@ Exit codes that scripts can rely on (also in the README):
     1    any other error               6    request refused as invalid (400, 413, 422)
     2    usage error                   7    server unreachable or unavailable (502-504)
     3    authentication failed         124  ``wait --timeout`` expired
-    4    no such job                   130  interrupted (Ctrl-C)
+         (or permission denied)
+    4    no such job (or file)         130  interrupted (Ctrl-C)
 
 ``wait --exit-code`` exits with the job's own return code instead.
 """

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sidecar import __version__
 from sidecar.cli import commands as run
 from sidecar.cli.commands import Command
+from sidecar.cli.files import add_file_commands
 from sidecar.client.calls import DEFAULT_URL, TOKEN_ENV, URL_ENV
 from sidecar.config import Settings
 from sidecar.models import JobState
@@ -176,6 +177,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     down.add_argument("--timeout", type=float, help="how long drain waits (seconds)")
     down.add_argument("--status", action="store_true", help="only show shutdown progress")
+    add_file_commands(add)
 
 
 def run_serve(args: argparse.Namespace) -> int:

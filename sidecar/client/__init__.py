@@ -9,8 +9,9 @@
 
 This package owns the client side of the HTTP API: ``sync`` (``SidecarClient``),
 ``async_`` (``AsyncSidecarClient``, the same methods as coroutines and async
-iterators), ``calls`` (what both send, described as data), ``errors`` (the
-client's exception tree) and ``sse`` (reading event streams). Both clients take
+iterators), ``calls`` (what both send, described as data), ``transfers`` and
+``transfers_async`` (their files methods, on what ``filecalls`` shares),
+``errors`` (the client's exception tree) and ``sse`` (reading event streams). Both clients take
 ``url`` and ``token`` (else ``FLUX_SIDECAR_URL``, default
 ``http://127.0.0.1:5000``, and ``FLUX_SIDECAR_TOKEN``) or an injected ``httpx``
 client; reads and submissions with an ``idempotency_key`` are retried on

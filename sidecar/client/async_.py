@@ -16,7 +16,6 @@ from sidecar.client.calls import (
     EVENTS_READ_TIMEOUT,
     WAIT_POLL_MAX,
     Call,
-    ClientBase,
     Filter,
     JobId,
     as_state,
@@ -26,6 +25,7 @@ from sidecar.client.calls import (
 )
 from sidecar.client.errors import WaitTimeout, raise_for_error
 from sidecar.client.sse import SSEDecoder, SSEMessage
+from sidecar.client.transfers_async import AsyncFileTransfers
 from sidecar.models import (
     Accepted,
     Info,
@@ -46,7 +46,7 @@ _JSONL = {"Accept": "application/x-ndjson"}
 _SSE = {"Accept": "text/event-stream"}
 
 
-class AsyncSidecarClient(ClientBase):
+class AsyncSidecarClient(AsyncFileTransfers):
     """The same API for asyncio; use ``async with``, or await ``aclose``."""
 
     def __init__(

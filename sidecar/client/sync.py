@@ -14,7 +14,6 @@ from sidecar.client.calls import (
     EVENTS_READ_TIMEOUT,
     WAIT_POLL_MAX,
     Call,
-    ClientBase,
     Filter,
     JobId,
     as_state,
@@ -27,6 +26,7 @@ from sidecar.client.errors import (
     raise_for_error,
 )
 from sidecar.client.sse import SSEDecoder, SSEMessage
+from sidecar.client.transfers import FileTransfers
 from sidecar.models import (
     Accepted,
     Info,
@@ -47,7 +47,7 @@ _JSONL = {"Accept": "application/x-ndjson"}
 _SSE = {"Accept": "text/event-stream"}
 
 
-class SidecarClient(ClientBase):
+class SidecarClient(FileTransfers):
     """A blocking client; use it as a context manager, or call ``close``."""
 
     def __init__(

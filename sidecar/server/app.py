@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -14,9 +15,11 @@ from sidecar import __version__
 from sidecar.api.auth import Authenticator
 from sidecar.api.bodylimit import BodyLimitMiddleware
 from sidecar.api.errors import document_errors, install_error_handlers
+from sidecar.api.files.store import FileStore
 from sidecar.api.idempotency import IdempotencyStore
+from sidecar.api.jobcwd import DefaultCwdBackend
 from sidecar.api.metrics import install_metrics
-from sidecar.api.routes import events, jobs, metrics, output, resources, shutdown, system
+from sidecar.api.routes import events, files, jobs, metrics, output, resources, shutdown, system
 from sidecar.api.timeouts import TimeoutBackend
 from sidecar.backends.base import JobBackend
 from sidecar.compat.router import create_router as create_compat_router
@@ -41,6 +44,8 @@ def create_app(
     request_exit: Callable[[], None] | None = None,
 ) -> FastAPI:
     """Build the app; nothing runs until its lifespan starts."""
+    file_store = FileStore(settings.files_path, settings.max_upload_bytes)
+    backend = DefaultCwdBackend(backend, str(settings.files_path))
     backend = TimeoutBackend(backend, settings.request_timeout_seconds)
     authenticator = Authenticator(settings)
 
@@ -54,6 +59,7 @@ def create_app(
             broker_gone_seconds=settings.broker_gone_seconds,
         )
         app.state.lifecycle = lifecycle
+        await _prepare_files(file_store)
         await backend.start()
         lifecycle.start_watching()
         logger.info("serving the %s backend", backend.kind)
@@ -75,7 +81,10 @@ def create_app(
     app.state.authenticator = authenticator
     app.state.idempotency = IdempotencyStore()
     app.state.request_exit = request_exit
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.state.files = file_store
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, unbuffered=files.is_upload
+    )
     install_error_handlers(app)
 
     def openapi() -> dict[str, Any]:
@@ -91,9 +100,20 @@ def create_app(
     app.include_router(events.router)
     app.include_router(resources.router)
     app.include_router(shutdown.router)
+    app.include_router(files.router)
     # Further routers (metrics, compatibility, web page) are included below.
     app.include_router(create_compat_router(settings, authenticator))
     install_metrics(app, backend.kind, authenticator, registry)
     app.include_router(metrics.router)
     app.include_router(ui.router)
     return app
+
+
+async def _prepare_files(file_store: FileStore) -> None:
+    """Make a missing files root; without one, the files routes answer 503 and jobs fail."""
+    try:
+        await anyio.to_thread.run_sync(file_store.ensure_root)
+    except OSError as exc:
+        logger.warning("files root %s is not available: %s", file_store.root.path, exc)
+    else:
+        logger.info("files root %s", file_store.root.path)

@@ -70,7 +70,7 @@ SUBMIT_FIELDS = (
     FormField("cores_per_task", "Cores per task", "number", "1"),
     FormField("gpus_per_task", "GPUs per task", "number", "0"),
     FormField("time_limit", "Time limit", "text", "none", "seconds, or 30s, 10m, 2h", "double"),
-    FormField("cwd", "Working directory", "text", "the sidecar's", width="double"),
+    FormField("cwd", "Working directory", "text", "the files root", width="double"),
     FormField("env", "Environment", "textarea", "NAME=value", "one NAME=value a line", "wide"),
 )
 

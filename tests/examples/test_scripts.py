@@ -21,6 +21,7 @@ SCRIPTS = {
     "batch_dependencies.py": "collect   COMPLETED all workers ended",
     "async_many.py": "task-9",
     "upstream_client.py": "output: ['pancakes\\n']",
+    "files_roundtrip.py": "sorted: 7 19 42",
 }
 
 

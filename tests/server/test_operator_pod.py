@@ -184,3 +184,20 @@ def test_the_completion_file_ends_the_sidecar(cluster: MiniCluster) -> None:
     assert cluster.broker_exits() == [0, 0]
     assert lead.wait_exit(EXIT_TIMEOUT) == 0
     assert "flux-operator-complete.txt appeared" in lead.logs()
+
+
+def test_a_job_finds_what_was_uploaded(cluster: MiniCluster) -> None:
+    # The chart points the sidecar's files root and the broker's working directory
+    # at one path both containers mount; a job given no cwd runs there.
+    root = cluster.pods[0].rebase(cluster.sidecar_env["FLUX_SIDECAR_FILES_ROOT"])
+    cluster.start_broker(0)
+    cluster.start_broker(1)
+    lead = cluster.start_sidecar(0)
+    with lead.client() as http:
+        assert http.put("/api/v1/files/input.txt", content=b"a\nb\nc\n").status_code == 201
+        script = "pwd; wc -l < input.txt > count.txt"
+        job_id = http.post("/api/v1/jobs", json={"command": ["sh", "-c", script]}).json()["id"]
+        done = wait_for(http, job_id, timeout=EXIT_TIMEOUT)
+        assert (done["result"], done["cwd"]) == ("COMPLETED", root), lead.logs()
+        assert http.get(f"/api/v1/jobs/{job_id}/output").text == f"{root}\n"
+        assert http.get("/api/v1/files/count.txt").content.strip() == b"3"

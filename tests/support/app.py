@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+
 from sidecar.backends.base import JobBackend
 from sidecar.config import Settings
 
@@ -9,8 +13,17 @@ TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+def scratch_files_root() -> str:
+    """A files root of its own, removed at exit: the API may write, and fuzzing deletes."""
+    root = tempfile.mkdtemp(prefix="flux-sidecar-files-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
 def make_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {"token": TOKEN, "backend": "local", "local_cores": 4}
+    if "files_root" not in overrides:
+        values["files_root"] = scratch_files_root()
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -61,6 +61,7 @@ class ServerProcess:
     token: str
     proc: subprocess.Popen[bytes]
     log: Path
+    files_root: Path | None = None
 
     def client(self, timeout: float = 30.0) -> httpx.Client:
         return httpx.Client(
@@ -105,12 +106,17 @@ def run_server(
     if token_file is None:
         token_file = tmp_path / f"token-{port}"
         token_file.write_text(token + "\n")
+    # The API writes and deletes under its files root: never the checkout the tests run in.
+    files_root = tmp_path / f"files-{port}"
+    files_root.mkdir()
     full_env.update(
         FLUX_SIDECAR_TOKEN_FILE=str(token_file),
+        FLUX_SIDECAR_FILES_ROOT=str(files_root),
         FLUX_SIDECAR_LOG_LEVEL="info",
         PYTHONUNBUFFERED="1",
     )
     full_env.update(env or {})
+    files_root = Path(full_env["FLUX_SIDECAR_FILES_ROOT"])
     command = [sys.executable, "-m", "sidecar", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -120,7 +126,7 @@ def run_server(
     try:
         if wait:
             wait_ready(url, proc, log)
-        yield ServerProcess(url=url, token=token, proc=proc, log=log)
+        yield ServerProcess(url=url, token=token, proc=proc, log=log, files_root=files_root)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

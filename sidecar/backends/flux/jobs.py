@@ -41,6 +41,7 @@ ATTRS = [
     "exception_type",
     "exception_note",
     "exception_severity",
+    "cwd",
 ]
 STATE_BITS = {
     JobState.DEPEND: 2,
@@ -129,6 +130,7 @@ def job_from_record(record: dict[str, Any], gpus: int = 0) -> Job:
         t_run=record.get("t_run") or None,
         t_cleanup=record.get("t_cleanup") or None,
         t_inactive=record.get("t_inactive") or None,
+        cwd=record.get("cwd") or None,
     )
 
 

@@ -119,6 +119,7 @@ class LocalJob:
             t_run=self.t_run,
             t_cleanup=self.t_cleanup,
             t_inactive=self.t_inactive,
+            cwd=req.cwd or self.cwd,
         )
 
     async def follow_output(

@@ -78,6 +78,13 @@ export async function api(path, { method = "GET", body, signal } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+/** PUT a raw body (a File streams from disk); resolves to the parsed JSON answer. */
+export async function putBody(path, body, { signal } = {}) {
+  const type = { Accept: "application/json", "Content-Type": "application/octet-stream" };
+  const response = await send(path, { method: "PUT", body, signal, headers: headers(type) });
+  return response.json();
+}
+
 /** A streamed GET: the Response, whose body the caller reads with `lines` or `events`. */
 export function stream(path, { signal, accept, lastEventId } = {}) {
   const extra = accept ? { Accept: accept } : {};

@@ -1,6 +1,7 @@
 // One job: every field, the eventlog as it grows, output while it runs, cancel.
 
 import { api, events, lines, stream } from "./api.js";
+import { refreshFiles, showFiles } from "./files.js";
 import { badge, duration, el, fullTime, isActive, runtime } from "./format.js";
 
 // A browser tab should not hold unbounded output; the API keeps all of it.
@@ -41,6 +42,7 @@ const FIELDS = [
   ["GPUs", (j) => j.gpus],
   ["Node list", (j) => none(j.nodelist)],
   ["Queue", (j) => none(j.queue)],
+  ["Working directory", (j) => none(j.cwd)],
   ["Urgency", (j) => j.urgency],
   ["Submitted", (j) => fullTime(j.t_submit)],
   ["Started", (j) => none(fullTime(j.t_run))],
@@ -114,6 +116,7 @@ async function followEvents(id, signal) {
       );
       refreshSoon(id, signal);
     }
+    refreshFiles();
   } catch (error) {
     if (error.name !== "AbortError" && error.status !== 401) say(errorLine, error.message);
   }
@@ -197,6 +200,7 @@ export async function showJob(id) {
   if (await refresh(id, signal)) {
     followEvents(current.id, signal);
     followOutput(current.id, signal);
+    showFiles(current.cwd, signal);
     const timer = setInterval(tick, 1000);
     signal.addEventListener("abort", () => clearInterval(timer));
   }
