@@ -9,6 +9,7 @@
     ├── JobNotFound               404
     ├── Conflict                  409
     │   └── JobInactive           (cancelling or signalling a finished job)
+    ├── TooManyRequests           429  (the same refused credentials again, at once)
     ├── Unprocessable             422
     │   ├── InvalidJobspec        (the broker or the local backend refused the job)
     │   └── InvalidSignal
@@ -27,6 +28,7 @@ class SidecarError(Exception):
     """Base of every error the sidecar reports to a client."""
 
     status_code = 500
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -72,6 +74,14 @@ class Conflict(SidecarError):
 class JobInactive(Conflict):
     def __init__(self, job: str, action: str) -> None:
         super().__init__(f"cannot {action} job {job}: it is no longer active")
+
+
+class TooManyRequests(SidecarError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Unprocessable(SidecarError):
