@@ -7,6 +7,8 @@ carries ``WWW-Authenticate``. Routes never build error responses themselves.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,13 +25,17 @@ logger = logging.getLogger(__name__)
 AUTH_CHALLENGE = 'Bearer realm="flux-sidecar"'
 
 
-def error_response(status_code: int, detail: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": AUTH_CHALLENGE} if status_code == 401 else None
+def error_response(
+    status_code: int, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status_code == 401:
+        headers["WWW-Authenticate"] = AUTH_CHALLENGE
     return JSONResponse({"detail": detail, **extra}, status_code=status_code, headers=headers)
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc]
+    parts = [str(p) for p in loc if p != "[key]"]  # a mapping's key: the key names the field
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:] or parts
     return ".".join(parts) if parts else "body"
@@ -66,6 +72,27 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document lists for this path (RFC 9110 ``Allow``).
+
+    Starlette names only those of the first route whose path matches, while a
+    path such as ``/api/v1/jobs`` has a route per method; and as in OpenAPI, a
+    literal path (``/v1/jobs/submit``) hides a template that also matches it.
+    """
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.scope["path"]
+    if path in paths:
+        methods = set(paths[path])
+    else:
+        methods = {
+            method
+            for template, operations in paths.items()
+            if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+            for method in operations
+        }
+    return ", ".join(sorted(m.upper() for m in methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to ``{"detail": ...}``: the one place domain errors meet HTTP."""
 
@@ -73,7 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _sidecar_error(request: Request, exc: SidecarError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("%s %s: %s", request.method, request.url.path, exc.detail)
-        return error_response(exc.status_code, exc.detail)
+        return error_response(exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,7 +110,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
