@@ -11,8 +11,7 @@
     │   └── JobInactive           (cancelling or signalling a finished job)
     ├── TooManyRequests           429  (the same refused credentials again, at once)
     ├── Unprocessable             422
-    │   ├── InvalidJobspec        (the broker or the local backend refused the job)
-    │   └── InvalidSignal
+    │   └── InvalidJobspec        (the broker or the local backend refused the job)
     ├── BrokerUnavailable         503
     │   └── ShuttingDown          (no new work while the sidecar shuts down)
     └── BackendTimeout            504
@@ -90,11 +89,6 @@ class Unprocessable(SidecarError):
 
 class InvalidJobspec(Unprocessable):
     pass
-
-
-class InvalidSignal(Unprocessable):
-    def __init__(self, text: str) -> None:
-        super().__init__(f"signal: {text[:32]!r} is not a signal name (SIGUSR1, USR1) or number")
 
 
 class BrokerUnavailable(SidecarError):

@@ -19,7 +19,9 @@ F58_ASCII_PREFIX = "f"
 _B58_DIGITS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_VALUES = {c: i for i, c in enumerate(_B58_DIGITS)}
 _GEN_BITS, _SEQ_BITS = 14, 10
-MAX_JOBID = (1 << 64) - 1
+# FLUIDs are 64 bits, but Flux carries ids in JSON, whose integers (jansson's) are
+# signed 64-bit: no job can have an id of 2^63 or more.
+MAX_JOBID = (1 << 63) - 1
 
 
 def encode_f58(jobid: int) -> str:
@@ -69,11 +71,14 @@ def _numbers(digits: str, limit: str) -> str:
 
 _DECIMAL = _numbers("0123456789", str(MAX_JOBID))
 _F58 = _numbers(_B58_DIGITS, encode_f58(MAX_JOBID)[len(F58_PREFIX) :])
-_HEX4 = "[0-9a-fA-F]{1,4}"
-_DOTHEX = rf"{_HEX4}\.{_HEX4}\.{_HEX4}\.{_HEX4}"
+_HEX = "[0-9a-fA-F]"
+_HEX4 = f"{_HEX}{{1,4}}"
+# The top digit of 16 (and of the first group of four) is at most 7: below 2^63.
+_HEXNUM = f"(?:{_HEX}{{1,15}}|[0-7]{_HEX}{{15}})"
+_DOTHEX = rf"(?:{_HEX}{{1,3}}|[0-7]{_HEX}{{3}})\.{_HEX4}\.{_HEX4}\.{_HEX4}"
 # Every spelling ``parse_jobid`` takes, and no other: the OpenAPI document's job id pattern.
 JOBID_PATTERN = (
-    rf"^(?:[{F58_PREFIX}{F58_ASCII_PREFIX}]{_F58}|{_DECIMAL}|0[xX][0-9a-fA-F]{{1,16}}"
+    rf"^(?:[{F58_PREFIX}{F58_ASCII_PREFIX}]{_F58}|{_DECIMAL}|0[xX]{_HEXNUM}"
     rf"|(?:job\.)?{_DOTHEX})$"
 )
 

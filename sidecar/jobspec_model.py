@@ -9,7 +9,7 @@ what a submission may carry.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     WithJsonSchema,
+    model_validator,
 )
 
 from sidecar.patterns import ENV_NAME, INTEGRAL, NO_NUL
@@ -103,7 +104,21 @@ class Dependency(_Strict):
     value: Annotated[str, Field(pattern=r"^[^\x00]+$")]
 
 
+_OPTIONAL = ("cwd", "job", "queue")
+
+
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    for name in _OPTIONAL:
+        prop = schema["properties"][name]
+        prop.pop("default", None)
+        choices = [choice for choice in prop.pop("anyOf") if choice != {"type": "null"}]
+        prop.update(choices[0])
+
+
 class System(_Strict):
+    # Flux reads cwd, job and queue as a string or an object when present: null is none.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_absent_not_null)
+
     duration: StrictFloat = Field(ge=0, allow_inf_nan=False, description="seconds; 0 means none")
     environment: Environment = Field(default_factory=dict)
     cwd: Annotated[str, Field(pattern=NO_NUL, max_length=4096)] | None = None
@@ -111,6 +126,15 @@ class System(_Strict):
     queue: Annotated[str, Field(pattern=NO_NUL, max_length=256)] | None = None
     urgency: Annotated[int, Strict(), Field(ge=0, le=31), INTEGRAL] = Field(16)
     dependencies: list[Dependency] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in _OPTIONAL:
+                if name in data and data[name] is None:
+                    raise ValueError(f"{name}: leave it out rather than null")
+        return data
 
 
 class Attributes(_Strict):

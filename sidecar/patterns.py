@@ -38,7 +38,7 @@ DURATION = rf"^(?:{_NUMBER}(?:ms|s|m|h|d)?|[Ii][Nn][Ff](?:[Ii][Nn][Ii][Tt][Yy])?
 
 # Last-Event-ID: boot, sequence number and time of the change, as both backends issue it.
 EVENT_ID = r"^[0-9a-f]{8}-[0-9]{1,18}-[0-9]{1,12}(?:\.[0-9]{0,9})?$"
-CURSOR = r"^[A-Za-z0-9_-]{1,512}$"
+CURSOR = r"^[A-Za-z0-9_-]{0,512}$"
 
 
 def _integral(value: Any) -> Any:

@@ -67,8 +67,9 @@ def _as_given(value: Any) -> Any:
 
 
 def _checked(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
-    validate(value)
-    return value
+    # The client's own keys, with 2.0 read as the integer 2: Flux's validator wants an int.
+    spec: JobspecV1 = validate(value)
+    return spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 Command = Annotated[
@@ -84,7 +85,7 @@ Command = Annotated[
         }
     ),
 ]
-# Validated as a JobspecV1, passed on (and serialized) as the client's own dictionary.
+# Validated as a JobspecV1, passed on (and serialized) as a dictionary of the client's keys.
 Jobspec = Annotated[
     dict[str, Any],
     GetPydanticSchema(

@@ -104,4 +104,18 @@ def document_api(schema: dict[str, Any], *, auth: bool, metrics_auth: bool) -> d
             ):
                 if links:
                     responses[code]["links"] = links
+    _name_alternatives(schema)
     return document_errors(schema)
+
+
+def _name_alternatives(schema: dict[str, Any]) -> None:
+    """Each titled alternative of a component becomes a component of its own, for client
+    generators that name a model after where it is defined (``CommandJob``, ``JobspecJob``)."""
+    components = schema.get("components", {}).get("schemas", {})
+    for component in list(components.values()):
+        alternatives = component.get("oneOf", [])
+        for index, alternative in enumerate(alternatives):
+            title = alternative.get("title")
+            if title and "$ref" not in alternative and title not in components:
+                components[title] = alternative
+                alternatives[index] = {"$ref": f"#/components/schemas/{title}"}

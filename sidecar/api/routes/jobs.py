@@ -133,7 +133,7 @@ async def list_jobs(
         name=name,
         user=user,
         limit=limit,
-        cursor=cursor,
+        cursor=cursor or None,  # an empty cursor is the first page, as no cursor is
     )
     return await backend.list_jobs(query)
 
