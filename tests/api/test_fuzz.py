@@ -8,6 +8,7 @@ it is sent to, so it gets a server of its own whose exit is not wired:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,19 +44,22 @@ def live(backend: HeldBackend) -> Iterator[LiveServer]:
 def test_every_operation_but_shutdown(
     live: LiveServer, backend: HeldBackend, tmp_path: Path
 ) -> None:
-    config = config_with_targets(tmp_path / "schemathesis.toml", sleepers(live, backend, 2))
+    since = time.time()
+    running = sleepers(live, backend, 2)
+    config = config_with_targets(tmp_path / "schemathesis.toml", running)
     report = run_schemathesis(
         live.url, tmp_path / "report.json", f"--exclude-path-regex={SHUTDOWN}", config=config
     )
     assert_clean(report, operations=22)
-    assert started_jobs(live, backend) == []
+    assert started_jobs(live, backend, since, running) == []
 
 
 def test_shutdown_operations(live: LiveServer, backend: HeldBackend, tmp_path: Path) -> None:
+    since = time.time()
     # No links lead to or from shutdown and it has no examples: no stateful or examples phase.
     phases = ("coverage", "fuzzing")
     report = run_schemathesis(
         live.url, tmp_path / "report.json", f"--include-path-regex={SHUTDOWN}", phases=phases
     )
     assert_clean(report, operations=3, phases=phases)
-    assert started_jobs(live, backend) == []
+    assert started_jobs(live, backend, since, []) == []

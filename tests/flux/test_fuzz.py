@@ -9,6 +9,7 @@ stops one of its own. Every job left active is cancelled at the end.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,9 +53,11 @@ def live(backend: HeldBackend) -> Iterator[LiveServer]:
 def test_every_operation_but_shutdown(
     live: LiveServer, backend: HeldBackend, tmp_path: Path
 ) -> None:
-    config = config_with_targets(tmp_path / "schemathesis.toml", sleepers(live, backend, 2))
+    since = time.time()
+    running = sleepers(live, backend, 2)
+    config = config_with_targets(tmp_path / "schemathesis.toml", running)
     report = run_schemathesis(
         live.url, tmp_path / "report.json", f"--exclude-path-regex={SHUTDOWN}", config=config
     )
     assert_clean(report, operations=22)
-    assert started_jobs(live, backend) == []
+    assert started_jobs(live, backend, since, running) == []

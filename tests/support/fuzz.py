@@ -123,7 +123,16 @@ def sleepers(live: LiveServer, backend: HeldBackend, count: int) -> list[str]:
     return [job.id for job in jobs]
 
 
-def started_jobs(live: LiveServer, backend: JobBackend) -> list[str]:
-    """Ids of the jobs the fuzzed server lists that ever started, sleepers aside."""
+def started_jobs(
+    live: LiveServer, backend: JobBackend, since: float, sleeping: list[str]
+) -> list[str]:
+    """Ids of the jobs submitted from ``since`` on that ever started, the sleepers aside.
+
+    A Flux test instance also lists the jobs of the tests before.
+    """
     page = on_server(live, backend.list_jobs(JobQuery(limit=1000)))
-    return [job.id for job in page.jobs if job.t_run is not None and job.name != "sleeper"]
+    return [
+        job.id
+        for job in page.jobs
+        if job.t_submit >= since and job.t_run is not None and job.id not in sleeping
+    ]
