@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,15 +23,29 @@ from pydantic import (
     model_validator,
 )
 
-from sidecar.patterns import ENV_NAME, INTEGRAL, NO_NUL
+from sidecar.patterns import ENV_NAME, INTEGRAL, NO_NUL, full
 
 Text = Annotated[str, Field(pattern=NO_NUL)]
 Name = Annotated[str, Field(pattern=NO_NUL, min_length=1, max_length=256)]
 
+
 # JSON Schema's ``propertyNames``: pydantic would write the key pattern as
 # ``patternProperties``, which lets keys that do not match through.
+def _env_name(key: str) -> str:
+    if not full(ENV_NAME, key):
+        raise ValueError(f"{key[:64]!r} is not a valid environment variable name")
+    return key
+
+
+def _no_nul(text: str) -> str:
+    if "\0" in text:
+        raise ValueError("contains a NUL byte")
+    return text
+
+
+# The messages a person reads next to the field; the schema states the same rules.
 Environment = Annotated[
-    dict[Annotated[str, Field(pattern=ENV_NAME)], Text],
+    dict[Annotated[str, AfterValidator(_env_name)], Annotated[str, AfterValidator(_no_nul)]],
     WithJsonSchema(
         {
             "type": "object",

@@ -1,8 +1,9 @@
 """A submission: a command with its shape, or a complete Flux jobspec (exactly one).
 
 Its JSON Schema is the validator written out: a ``oneOf`` of the command form
-and the jobspec form, each forbidding the other's fields, and a pattern for
-every string the validator parses. The one rule JSON Schema cannot state (two
+(plain, or with exclusive nodes and so a node count) and the jobspec form,
+each forbidding the other's fields, and a pattern for every string the
+validator parses. The one rule JSON Schema cannot state (two
 fields compared: ``nodes`` at most ``tasks``) is in the description.
 """
 
