@@ -2,9 +2,11 @@
 
 The modules at this level are the shared core that every part may import:
 ``models`` (request and response models of server and client), ``filemodels``
-(the same for files under the files root), ``errors``
-(the domain error tree), ``jobid`` (Flux job id encodings), ``jobspec``
-(requests as Flux jobspecs), ``config`` (settings), ``hub`` (event fan-out),
+(the same for files under the files root), ``submission`` and
+``jobspec_model`` (the submit request and the jobspec v1 it may carry),
+``patterns`` (the grammars the OpenAPI document publishes), ``errors`` (the
+domain error tree), ``jobid`` (Flux job id encodings), ``jobspec`` (requests
+as Flux jobspecs), ``config`` (settings), ``hub`` (event fan-out),
 ``lifecycle`` (serve, then shut down once) and the ``JobBackend`` protocol in
 ``backends/base.py``. The core imports nothing else of the package. The parts
 are folders: ``api`` (the native HTTP API), ``compat`` (``/v1``), ``ui`` (the

@@ -15,9 +15,9 @@
     │   └── PathConflict          (a directory where a file is expected, or the reverse)
     ├── UploadTooLarge            413
     ├── RangeNotSatisfiable       416  (``size`` goes into ``Content-Range``)
+    ├── TooManyRequests           429  (the same refused credentials again, at once)
     ├── Unprocessable             422
-    │   ├── InvalidJobspec        (the broker or the local backend refused the job)
-    │   └── InvalidSignal
+    │   └── InvalidJobspec        (the broker or the local backend refused the job)
     ├── BrokerUnavailable         503
     │   └── ShuttingDown          (no new work while the sidecar shuts down)
     ├── FilesUnavailable          503  (the files root is missing or unreadable)
@@ -35,6 +35,7 @@ class SidecarError(Exception):
     """Base of every error the sidecar reports to a client."""
 
     status_code = 500
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -82,17 +83,20 @@ class JobInactive(Conflict):
         super().__init__(f"cannot {action} job {job}: it is no longer active")
 
 
+class TooManyRequests(SidecarError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class Unprocessable(SidecarError):
     status_code = 422
 
 
 class InvalidJobspec(Unprocessable):
     pass
-
-
-class InvalidSignal(Unprocessable):
-    def __init__(self, text: str) -> None:
-        super().__init__(f"signal: {text[:32]!r} is not a signal name (SIGUSR1, USR1) or number")
 
 
 class BrokerUnavailable(SidecarError):
@@ -144,6 +148,8 @@ class RangeNotSatisfiable(SidecarError):
     def __init__(self, detail: str, size: int) -> None:
         super().__init__(detail)
         self.size = size
+        # RFC 9110 section 15.5.17: a 416 says how long the representation is.
+        self.headers = {"Content-Range": f"bytes */{size}"}
 
 
 class InsufficientStorage(SidecarError):

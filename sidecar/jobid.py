@@ -8,6 +8,7 @@ and as a decimal string, and accepts f58 (``ƒ`` or ``f`` prefix), decimal,
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -17,9 +18,10 @@ F58_PREFIX = "ƒ"
 F58_ASCII_PREFIX = "f"
 _B58_DIGITS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_VALUES = {c: i for i, c in enumerate(_B58_DIGITS)}
-_MAX_B58_LEN = 12
-_TS_BITS, _GEN_BITS, _SEQ_BITS = 40, 14, 10
-MAX_JOBID = (1 << 64) - 1
+_GEN_BITS, _SEQ_BITS = 14, 10
+# FLUIDs are 64 bits, but Flux carries ids in JSON, whose integers (jansson's) are
+# signed 64-bit: no job can have an id of 2^63 or more.
+MAX_JOBID = (1 << 63) - 1
 
 
 def encode_f58(jobid: int) -> str:
@@ -35,8 +37,6 @@ def encode_f58(jobid: int) -> str:
 
 
 def _decode_b58(text: str) -> int:
-    if not text or len(text) > _MAX_B58_LEN:
-        raise ValueError(text)
     value = 0
     for char in text:
         value = value * 58 + _B58_VALUES[char]
@@ -44,38 +44,58 @@ def _decode_b58(text: str) -> int:
 
 
 def _decode_dothex(text: str) -> int:
-    parts = text.split(".")
-    if len(parts) != 4 or not all(0 < len(p) <= 4 for p in parts):
-        raise ValueError(text)
     value = 0
-    for part in parts:
+    for part in text.split("."):
         value = (value << 16) | int(part, 16)
     return value
 
 
+def _not_above(digits: str, limit: str) -> str:
+    """``len(limit)`` digits (of ``digits``, ascending), not led by a zero, at most ``limit``."""
+    every = f"[{digits}]"
+    branches = []
+    for i, char in enumerate(limit):
+        lower = digits[1 if i == 0 else 0 : digits.index(char)]
+        rest = len(limit) - i - 1
+        if lower:
+            branches.append(f"{limit[:i]}[{lower}]" + (f"{every}{{{rest}}}" if rest else ""))
+    return "|".join([*branches, limit])
+
+
+def _numbers(digits: str, limit: str) -> str:
+    """Numbers in base ``len(digits)`` from 0 to ``limit`` (its spelling), without leading zeros."""
+    nonzero = f"[{digits[1:]}]"
+    shorter = f"{digits[0]}|{nonzero}[{digits}]{{0,{len(limit) - 2}}}"
+    return f"(?:{shorter}|{_not_above(digits, limit)})"
+
+
+_DECIMAL = _numbers("0123456789", str(MAX_JOBID))
+_F58 = _numbers(_B58_DIGITS, encode_f58(MAX_JOBID)[len(F58_PREFIX) :])
+_HEX = "[0-9a-fA-F]"
+_HEX4 = f"{_HEX}{{1,4}}"
+# The top digit of 16 (and of the first group of four) is at most 7: below 2^63.
+_HEXNUM = f"(?:{_HEX}{{1,15}}|[0-7]{_HEX}{{15}})"
+_DOTHEX = rf"(?:{_HEX}{{1,3}}|[0-7]{_HEX}{{3}})\.{_HEX4}\.{_HEX4}\.{_HEX4}"
+# Every spelling ``parse_jobid`` takes, and no other: the OpenAPI document's job id pattern.
+JOBID_PATTERN = (
+    rf"^(?:[{F58_PREFIX}{F58_ASCII_PREFIX}]{_F58}|{_DECIMAL}|0[xX]{_HEXNUM}"
+    rf"|(?:job\.)?{_DOTHEX})$"
+)
+
+
 def parse_jobid(text: str) -> int:
     """Parse any supported Flux id encoding; raise ``InvalidJobId`` otherwise."""
-    raw = text.strip()
-    try:
-        if raw.startswith("job."):
-            value = _decode_dothex(raw[4:])
-        elif "." in raw:
-            value = _decode_dothex(raw)
-        elif raw.startswith(F58_PREFIX):
-            value = _decode_b58(raw[len(F58_PREFIX) :])
-        elif raw.startswith(F58_ASCII_PREFIX):
-            value = _decode_b58(raw[len(F58_ASCII_PREFIX) :])
-        elif raw.lower().startswith("0x"):
-            value = int(raw[2:], 16)
-        elif raw.isdigit() and raw.isascii():
-            value = int(raw, 10)
-        else:
-            raise ValueError(raw)
-    except (ValueError, KeyError):
-        raise InvalidJobId(text) from None
-    if value > MAX_JOBID or value >> (_GEN_BITS + _SEQ_BITS) >= (1 << _TS_BITS):
+    if re.fullmatch(JOBID_PATTERN, text) is None:
         raise InvalidJobId(text)
-    return value
+    if text.startswith("job."):
+        return _decode_dothex(text[4:])
+    if "." in text:
+        return _decode_dothex(text)
+    if text[0] in (F58_PREFIX, F58_ASCII_PREFIX):
+        return _decode_b58(text[1:])
+    if text[:2] in ("0x", "0X"):
+        return int(text[2:], 16)
+    return int(text, 10)
 
 
 class JobIdGenerator:

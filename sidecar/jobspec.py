@@ -2,7 +2,7 @@
 
 ``build_jobspec`` produces what flux-core's ``JobspecV1.from_command`` does, so
 both backends run the same job for the same request; ``request_from_jobspec``
-reads the subset of a user's jobspec that the local backend can honour.
+reads a submitted jobspec (``sidecar.jobspec_model``) back for the local backend.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sidecar.errors import InvalidJobspec
+from sidecar.jobspec_model import JobspecV1, Node, Slot, Total
 from sidecar.models import JobRequest
 
 # With an empty request ``env`` a job still needs a PATH to find its programs;
@@ -80,89 +81,46 @@ def _dependency(uri: str) -> dict[str, str]:
     return {"scheme": scheme, "value": value}
 
 
-def _count(res: dict[str, Any], where: str) -> int:
-    count = res.get("count", 1)
-    if isinstance(count, dict):
-        count = count.get("min")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise InvalidJobspec(f"jobspec: {where} count must be an integer >= 1")
-    return count
-
-
-def _slot_shape(slot: dict[str, Any]) -> tuple[int, int, int]:
-    """(slots, cores per slot, gpus per slot) of a ``slot`` resource."""
-    cores = gpus = 0
-    for child in slot.get("with", []):
-        if not isinstance(child, dict):
-            raise InvalidJobspec("jobspec: resources must be objects")
-        if child.get("type") == "core":
-            cores += _count(child, "core")
-        elif child.get("type") == "gpu":
-            gpus += _count(child, "gpu")
-        else:
-            raise InvalidJobspec(f"jobspec: unsupported resource {child.get('type')!r} in slot")
-    if cores < 1:
-        raise InvalidJobspec("jobspec: a slot needs at least one core")
-    return _count(slot, "slot"), cores, gpus
-
-
 def request_from_jobspec(jobspec: dict[str, Any]) -> JobRequest:
-    """Read a jobspec v1 back into a command request; ``InvalidJobspec`` if it is not one."""
-    if jobspec.get("version") != 1:
-        raise InvalidJobspec("jobspec: only version 1 is supported")
-    resources, tasks = jobspec.get("resources"), jobspec.get("tasks")
-    if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
-        raise InvalidJobspec("jobspec: 'resources' must be a list of one resource")
-    if not isinstance(tasks, list) or len(tasks) != 1 or not isinstance(tasks[0], dict):
-        raise InvalidJobspec("jobspec: 'tasks' must be a list of one task")
-    top = resources[0]
-    nodes: int | None = None
-    exclusive = False
-    if top.get("type") == "node":
-        nodes, exclusive = _count(top, "node"), bool(top.get("exclusive", False))
-        children = top.get("with", [])
-        if (
-            not isinstance(children, list)
-            or len(children) != 1
-            or not isinstance(children[0], dict)
-        ):
-            raise InvalidJobspec("jobspec: a node must hold exactly one slot")
-        top = children[0]
-    if top.get("type") != "slot":
-        raise InvalidJobspec("jobspec: resources must be a slot, or a node holding a slot")
-    slots, cores, gpus = _slot_shape(top)
-    slots *= nodes or 1
-    count = tasks[0].get("count", {})
-    if not isinstance(count, dict):
-        raise InvalidJobspec("jobspec: task count must be an object")
-    ntasks = count["total"] if "total" in count else slots * count.get("per_slot", 1)
-    system = jobspec.get("attributes", {}).get("system", {})
-    if not isinstance(system, dict):
-        raise InvalidJobspec("jobspec: attributes.system must be an object")
-    deps = system.get("dependencies", [])
+    """The command request a jobspec v1 describes; ``InvalidJobspec`` if it is not one.
+
+    A submitted jobspec was validated with the request; this reads it as Flux
+    would, so the request's own cross-field checks (nodes at most tasks) do not
+    apply: Flux takes such a jobspec too.
+    """
     try:
-        return JobRequest(
-            command=tasks[0].get("command"),
-            tasks=ntasks,
-            nodes=nodes,
-            cores_per_task=cores,
-            gpus_per_task=gpus,
-            exclusive=exclusive,
-            time_limit=system.get("duration", 0),
-            cwd=system.get("cwd"),
-            env=system.get("environment", {}),
-            name=(system.get("job") or {}).get("name"),
-            queue=system.get("queue"),
-            urgency=system.get("urgency", 16),
-            dependencies=[f"{d.get('scheme')}:{d.get('value')}" for d in deps],
-        )
-    except (ValidationError, AttributeError, TypeError) as exc:
+        spec = JobspecV1.model_validate(jobspec)
+    except ValidationError as exc:
         raise InvalidJobspec(f"jobspec: {_first_error(exc)}") from None
+    top = spec.resources[0]
+    nodes, exclusive, slot = None, False, top
+    if isinstance(top, Node):
+        nodes, exclusive, slot = top.count, top.exclusive, top.with_[0]
+    assert isinstance(slot, Slot)
+    slots = slot.count * (nodes or 1)
+    count = spec.tasks[0].count
+    tasks = count.total if isinstance(count, Total) else slots * count.per_slot
+    gpus = slot.with_[1].count if len(slot.with_) == 2 else 0
+    system = spec.attributes.system
+    return JobRequest.model_construct(
+        command=list(spec.tasks[0].command),
+        jobspec=None,
+        tasks=tasks,
+        nodes=nodes,
+        cores_per_task=slot.with_[0].count,
+        gpus_per_task=gpus,
+        exclusive=exclusive,
+        time_limit=system.duration,
+        cwd=system.cwd,
+        env=dict(system.environment),
+        name=system.job.name if system.job else None,
+        queue=system.queue,
+        urgency=system.urgency,
+        dependencies=[f"{d.scheme}:{d.value}" for d in system.dependencies],
+    )
 
 
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "jobspec"
-        return f"{field}: {err['msg']}"
-    return str(exc)
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "jobspec"
+    return f"{field}: {err['msg']}"

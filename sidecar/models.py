@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import enum
-import re
-import shlex
-from typing import Any, Literal
+import signal as signals
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictFloat,
+    WithJsonSchema,
+)
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FSD = re.compile(r"^(?P<num>[0-9]*\.?[0-9]+)(?P<unit>ms|s|m|h|d)?$")
-_FSD_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+from sidecar.patterns import INTEGRAL, NO_NUL, any_case, full, one_of
+from sidecar.submission import JobRequest, parse_duration
+
+__all__ = ["JobRequest", "parse_duration"]  # where every other part finds them
 
 
 class JobState(str, enum.Enum):
@@ -35,94 +43,6 @@ class JobResult(str, enum.Enum):
     FAILED = "FAILED"
     CANCELED = "CANCELED"
     TIMEOUT = "TIMEOUT"
-
-
-def parse_duration(value: float | int | str) -> float:
-    """Seconds from a number or a Flux Standard Duration (``"90"``, ``"1.5m"``, ``"2h"``)."""
-    if isinstance(value, bool):
-        raise ValueError("expected seconds or a duration such as '10m'")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        text = value.strip()
-        if text.lower() in {"inf", "infinity"}:
-            return 0.0
-        match = _FSD.match(text)
-        if match is None:
-            raise ValueError(f"{value!r} is not a duration: use seconds or e.g. '30s', '10m', '2h'")
-        seconds = float(match["num"]) * _FSD_SECONDS[match["unit"] or "s"]
-    if seconds < 0 or seconds != seconds or seconds == float("inf"):
-        raise ValueError("must be a finite number of seconds >= 0")
-    return seconds
-
-
-class JobRequest(BaseModel):
-    """A job to submit: a command with its shape, or a complete Flux jobspec (exactly one)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"oneOf": [{"required": ["command"]}, {"required": ["jobspec"]}]},
-    )
-
-    command: list[str] | None = Field(
-        None,
-        description="argv list, or a string split like a shell would",
-        examples=[["hostname"], "echo hello"],
-    )
-    jobspec: dict[str, Any] | None = Field(None, description="a complete Flux jobspec v1")
-    name: str | None = Field(None, max_length=256)
-    tasks: int = Field(1, ge=1, le=1_000_000, strict=True)
-    nodes: int | None = Field(None, ge=1, le=100_000, strict=True)
-    cores_per_task: int = Field(1, ge=1, le=100_000, strict=True)
-    gpus_per_task: int = Field(0, ge=0, le=1_000, strict=True)
-    exclusive: bool = Field(False, strict=True)
-    time_limit: float = Field(0.0, description="seconds, or a Flux duration like '10m'; 0 = none")
-    cwd: str | None = Field(None, max_length=4096)
-    env: dict[str, str] = Field(default_factory=dict, description="the job's whole environment")
-    queue: str | None = Field(None, max_length=256)
-    urgency: int = Field(16, ge=0, le=31, strict=True)
-    dependencies: list[str] = Field(default_factory=list, description="e.g. afterok:ƒ2Ex...")
-
-    @field_validator("command", mode="before")
-    @classmethod
-    def _split_command(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = shlex.split(value)
-            except ValueError as exc:
-                raise ValueError(f"cannot split command: {exc}") from None
-        if isinstance(value, list) and not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("time_limit", mode="before")
-    @classmethod
-    def _parse_time_limit(cls, value: Any) -> Any:
-        if isinstance(value, (str, int, float)):
-            return parse_duration(value)
-        return value
-
-    @field_validator("env")
-    @classmethod
-    def _check_env(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, val in value.items():
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"{key!r} is not a valid environment variable name")
-            if "\0" in val:
-                raise ValueError(f"value of {key} contains a NUL byte")
-        return value
-
-    @model_validator(mode="after")
-    def _check_shape(self) -> JobRequest:
-        if (self.command is None) == (self.jobspec is None):
-            raise ValueError("give exactly one of 'command' or 'jobspec'")
-        if self.command is not None and any("\0" in arg for arg in self.command):
-            raise ValueError("command contains a NUL byte")
-        if self.nodes is not None and self.nodes > self.tasks:
-            raise ValueError("nodes must not be greater than tasks")
-        if self.exclusive and self.nodes is None:
-            raise ValueError("exclusive needs a node count ('nodes')")
-        return self
 
 
 class ErrorBody(BaseModel):
@@ -191,12 +111,48 @@ class JobQuery(BaseModel):
 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = Field(None, max_length=1024)
+    reason: Annotated[str, Field(max_length=1024, pattern=NO_NUL)] | None = None
+
+
+SIGNAL_NUMBERS = sorted(int(s) for s in signals.valid_signals())
+_SIGNAL_NAMES = {
+    name.removeprefix("SIG"): int(s) for name, s in signals.Signals.__members__.items()
+}
+SIGNAL_PATTERN = (
+    f"^(?:(?:{any_case('SIG')})?{one_of(list(_SIGNAL_NAMES), ignore_case=True)}"
+    f"|{one_of([str(n) for n in SIGNAL_NUMBERS])})$"
+)
+
+
+def signal_number(value: Any) -> Any:
+    """A signal number from a number, ``"10"``, ``SIGUSR1`` or ``usr1``."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        if not full(SIGNAL_PATTERN, value):
+            raise ValueError(f"{value[:32]!r} is not a signal name (SIGUSR1, USR1) or number")
+        return int(value) if value.isdigit() else _SIGNAL_NAMES[value.upper().removeprefix("SIG")]
+    if isinstance(value, int) and not isinstance(value, bool) and value not in SIGNAL_NUMBERS:
+        raise ValueError(f"{value} is not a signal number")
+    return value
 
 
 class SignalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    signal: int | str = Field(description="a name such as SIGUSR1 or USR1, or a number")
+    signal: Annotated[
+        int,
+        Strict(),
+        INTEGRAL,
+        BeforeValidator(signal_number),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "enum": SIGNAL_NUMBERS},
+                    {"type": "string", "pattern": SIGNAL_PATTERN},
+                ]
+            }
+        ),
+    ] = Field(description="a name such as SIGUSR1 or USR1, or a number")
 
 
 class Accepted(BaseModel):
@@ -282,7 +238,7 @@ class ShutdownRequest(BaseModel):
         description="cancel active jobs, drain (wait for them, then cancel), or now (leave "
         "them to the broker)",
     )
-    timeout_seconds: float = Field(
+    timeout_seconds: StrictFloat = Field(
         60.0, ge=0, le=86400, description="how long drain waits for active jobs"
     )
 

@@ -25,8 +25,11 @@ CORE = {
     "sidecar.hub",
     "sidecar.jobid",
     "sidecar.jobspec",
+    "sidecar.jobspec_model",
     "sidecar.lifecycle",
     "sidecar.models",
+    "sidecar.patterns",
+    "sidecar.submission",
     "sidecar.backends",
     "sidecar.backends.base",
 }

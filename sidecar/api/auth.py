@@ -74,6 +74,14 @@ class Authenticator:
                 hook()
             raise
 
+    def accepts(self, authorization: str | None) -> bool:
+        """Whether the header carries the token, without counting a failure when not."""
+        try:
+            self._check(authorization)
+        except AuthError:
+            return False
+        return True
+
     def _check(self, authorization: str | None) -> None:
         expected = self.source.current()
         if expected is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from sidecar.api.auth import Authenticator
 from sidecar.api.files.store import FileStore
@@ -16,7 +16,7 @@ from sidecar.api.idempotency import IdempotencyStore
 from sidecar.api.metrics import SidecarMetrics
 from sidecar.backends.base import JobBackend
 from sidecar.config import Settings
-from sidecar.jobid import parse_jobid
+from sidecar.jobid import JOBID_PATTERN, parse_jobid
 from sidecar.lifecycle import Lifecycle
 
 
@@ -63,7 +63,16 @@ async def require_auth(
     authenticator.check(authorization)
 
 
-async def _jobid(job_id: str) -> int:
+async def _jobid(
+    job_id: Annotated[
+        str,
+        # Documented, not checked here: parse_jobid refuses with 400, as the API promises.
+        Path(
+            description="f58, decimal, 0x hex or dothex",
+            json_schema_extra={"pattern": JOBID_PATTERN},
+        ),
+    ],
+) -> int:
     return parse_jobid(job_id)
 
 

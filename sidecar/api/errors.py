@@ -7,6 +7,8 @@ carries ``WWW-Authenticate``. Routes never build error responses themselves.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sidecar.errors import RangeNotSatisfiable, SidecarError
+from sidecar.errors import SidecarError
 from sidecar.models import ErrorBody, FieldError, ValidationErrorBody
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ AUTH_CHALLENGE = 'Bearer realm="flux-sidecar"'
 
 
 def error_response(
-    status_code: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status_code: int, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     headers = dict(headers or {})
     if status_code == 401:
@@ -32,15 +34,8 @@ def error_response(
     return JSONResponse({"detail": detail, **extra}, status_code=status_code, headers=headers)
 
 
-def _error_headers(exc: SidecarError) -> dict[str, str]:
-    # RFC 9110 section 15.5.17: a 416 says how long the representation is.
-    if isinstance(exc, RangeNotSatisfiable):
-        return {"Content-Range": f"bytes */{exc.size}"}
-    return {}
-
-
 def _field_name(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc]
+    parts = [str(p) for p in loc if p != "[key]"]  # a mapping's key: the key names the field
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:] or parts
     return ".".join(parts) if parts else "body"
@@ -77,6 +72,27 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document lists for this path (RFC 9110 ``Allow``).
+
+    Starlette names only those of the first route whose path matches, while a
+    path such as ``/api/v1/jobs`` has a route per method; and as in OpenAPI, a
+    literal path (``/v1/jobs/submit``) hides a template that also matches it.
+    """
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.scope["path"]
+    if path in paths:
+        methods = set(paths[path])
+    else:
+        methods = {
+            method
+            for template, operations in paths.items()
+            if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+            for method in operations
+        }
+    return ", ".join(sorted(m.upper() for m in methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to ``{"detail": ...}``: the one place domain errors meet HTTP."""
 
@@ -84,7 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _sidecar_error(request: Request, exc: SidecarError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.warning("%s %s: %s", request.method, request.url.path, exc.detail)
-        return error_response(exc.status_code, exc.detail, _error_headers(exc))
+        return error_response(exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,7 +110,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from sidecar.errors import InvalidRequest
 from sidecar.models import Job
 
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+_KEY = re.compile(IDEMPOTENCY_KEY)
 
 
 @dataclass
@@ -43,7 +44,7 @@ class IdempotencyStore:
         self, key: str, fingerprint: str, submit: Callable[[], Awaitable[Job]]
     ) -> tuple[Job, bool]:
         """The job for ``key`` and whether it was a replay of an earlier submission."""
-        if not _KEY.match(key):
+        if _KEY.fullmatch(key) is None:
             raise InvalidRequest("Idempotency-Key must be 1-255 printable ASCII characters")
         self._expire()
         entry = self._entries.get(key)

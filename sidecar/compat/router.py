@@ -20,17 +20,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sidecar.api.auth import Authenticator
 from sidecar.api.deps import BackendDep, JobIdDep, LifecycleDep, MetricsDep
 from sidecar.api.errors import error_response, validation_errors
 from sidecar.api.streaming import until_stopped
 from sidecar.compat.shapes import (
-    SUBMIT_FIELDS,
     InvalidSubmit,
     UpstreamSubmit,
     describe,
     expand_hostlist,
+    query_fields,
+    submit_parameters,
     upstream_job,
 )
 from sidecar.compat.token import AccessTokens
@@ -38,6 +40,7 @@ from sidecar.config import Settings
 from sidecar.errors import Conflict, JobInactive, ShuttingDown, SidecarError
 from sidecar.jobid import encode_f58
 from sidecar.models import JobQuery, OutputLine, ShutdownRequest
+from sidecar.patterns import NO_NUL
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,10 @@ _SUBMIT_ERRORS: _Responses = {
     **_UNAVAILABLE,
 }
 _SHUTDOWN_CONFLICT: _Responses = {409: {"description": "a shutdown in another mode is under way"}}
-_REFUSED: _Responses = {403: {"description": "token request refused (never 401, see above)"}}
+_REFUSED: _Responses = {
+    401: {"description": "missing or refused credentials"},
+    429: {"description": "the same refused JWT again at once: fix the secret key or token"},
+}
 
 
 class UpstreamRoute(APIRoute):
@@ -75,7 +81,7 @@ class UpstreamRoute(APIRoute):
                 extra: dict[str, Any] = {"Message": exc.detail}
                 if isinstance(exc, InvalidSubmit):
                     extra.update(Message="Invalid submit request", Errors=exc.errors)
-                return error_response(exc.status_code, exc.detail, **extra)
+                return error_response(exc.status_code, exc.detail, exc.headers, **extra)
             except RequestValidationError as exc:
                 errors = validation_errors(exc)
                 detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -84,16 +90,10 @@ class UpstreamRoute(APIRoute):
         return route
 
 
-def _text(value: str | None) -> str | None:
-    return value if value else None  # upstream's client sends None as an empty string
-
-
 async def _submit_fields(request: Request) -> dict[str, Any]:
     """Query fields, overlaid by a JSON body: upstream's client sends the query first,
     and after a 401 retries the same call with the fields as a JSON body."""
-    fields: dict[str, Any] = {
-        name: request.query_params[name] for name in SUBMIT_FIELDS if request.query_params.get(name)
-    }
+    fields = query_fields(request.query_params)
     body = await request.body()
     if body.strip():
         try:
@@ -108,23 +108,11 @@ async def _submit_fields(request: Request) -> dict[str, Any]:
 
 
 async def submit(
-    request: Request,
-    backend: BackendDep,
-    lifecycle: LifecycleDep,
-    metrics: MetricsDep,
-    command: Annotated[str | None, Query(description="the command line")] = None,
-    num_tasks: Annotated[str | None, Query()] = None,
-    cores_per_task: Annotated[str | None, Query()] = None,
-    gpus_per_task: Annotated[str | None, Query()] = None,
-    num_nodes: Annotated[str | None, Query()] = None,
-    exclusive: Annotated[str | None, Query()] = None,
-    workdir: Annotated[str | None, Query()] = None,
-    envars: Annotated[str | None, Query(description="a JSON object, or K=V,K=V")] = None,
-    runtime: Annotated[str | None, Query(description="seconds or a duration")] = None,
+    request: Request, backend: BackendDep, lifecycle: LifecycleDep, metrics: MetricsDep
 ) -> dict[str, Any]:
     """Submit a job from upstream's fields (query parameters, or a JSON body)."""
-    # The parameters above document the query for the OpenAPI page; the fields are
-    # read together with a JSON body, which upstream's client sends after a 401.
+    # The query is documented from SUBMIT_QUERY (submit_parameters); the fields are read
+    # here, with the JSON body that upstream's client sends when it retries after a 401.
     fields = await _submit_fields(request)
     if "command" not in fields:
         raise InvalidSubmit(["command: a 'command' is minimally required"])
@@ -137,6 +125,10 @@ async def submit(
     job = await backend.submit(job_request)
     metrics.jobs_submitted.inc()
     return {"Message": "Job submit.", "id": int(job.id_dec)}
+
+
+async def not_allowed() -> None:
+    raise StarletteHTTPException(405, "Method Not Allowed")
 
 
 async def list_jobs(
@@ -157,12 +149,14 @@ async def list_jobs(
 
 async def search_jobs(
     backend: BackendDep,
-    query: Annotated[str | None, Query(max_length=256)] = None,
-    search: Annotated[str | None, Query(max_length=256)] = None,
-    search_value: Annotated[str | None, Query(alias="search[value]", max_length=256)] = None,
+    query: Annotated[str | None, Query(max_length=256, pattern=NO_NUL)] = None,
+    search: Annotated[str | None, Query(max_length=256, pattern=NO_NUL)] = None,
+    search_value: Annotated[
+        str | None, Query(alias="search[value]", max_length=256, pattern=NO_NUL)
+    ] = None,
     start: Annotated[int | None, Query(ge=0)] = None,
     length: Annotated[int | None, Query(ge=0)] = None,
-    draw: Annotated[str | None, Query(max_length=32)] = None,
+    draw: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
 ) -> dict[str, Any]:
     """Jobs for upstream's data table; ``query`` matches as a substring, not a regex."""
     page = await backend.list_jobs(JobQuery(limit=LISTING_LIMIT))
@@ -240,6 +234,10 @@ async def stop_service(lifecycle: LifecycleDep) -> dict[str, Any]:
     return {"Message": "Shutdown started.", **status.model_dump(mode="json")}
 
 
+def _operation_id(route: APIRoute) -> str:
+    return f"upstream_{route.name}"  # the native API has the plain names
+
+
 def create_router(settings: Settings, authenticator: Authenticator) -> APIRouter:
     """The ``/v1`` router; its auth also accepts the access tokens of ``/v1/token``."""
     tokens = AccessTokens(settings, authenticator)
@@ -255,11 +253,28 @@ def create_router(settings: Settings, authenticator: Authenticator) -> APIRouter
         """Exchange a JWT of ``{user, pass, scope: "token"}`` for an access token."""
         return tokens.exchange(authorization)
 
-    router = APIRouter(prefix="/v1", tags=["upstream (v1)"], route_class=UpstreamRoute)
+    router = APIRouter(
+        prefix="/v1",
+        tags=["upstream (v1)"],
+        route_class=UpstreamRoute,
+        generate_unique_id_function=_operation_id,
+    )
     router.add_api_route("/token", token, methods=["POST"], responses=_REFUSED)
-    protected = APIRouter(dependencies=[Depends(require_auth)], route_class=UpstreamRoute)
+    protected = APIRouter(
+        dependencies=[Depends(require_auth)],
+        route_class=UpstreamRoute,
+        generate_unique_id_function=_operation_id,
+    )
     add = protected.add_api_route
-    add("/jobs/submit", submit, methods=["POST"], responses=_SUBMIT_ERRORS)
+    add(
+        "/jobs/submit",
+        submit,
+        methods=["POST"],
+        responses=_SUBMIT_ERRORS,
+        openapi_extra={"parameters": submit_parameters()},
+    )
+    # Else GET /v1/jobs/submit would reach /v1/jobs/{job_id} and answer "no such id".
+    add("/jobs/submit", not_allowed, methods=["GET"], include_in_schema=False)
     add("/jobs", list_jobs, methods=["GET"])
     add("/jobs/search", search_jobs, methods=["GET"])
     add("/jobs/{job_id}", get_job, methods=["GET"], responses=_JOB_ERRORS)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from sidecar.errors import InvalidRequest
 from sidecar.models import Job, JobRequest, JobResult
+from sidecar.patterns import DURATION, ENV_NAME, NO_NUL, SHELL_WORDS, full
 
 # Upstream's submit fields and ours; the reverse names error messages in upstream's terms.
 _FIELDS = {
@@ -30,6 +32,70 @@ _FIELDS = {
 }
 _UPSTREAM_NAME = {ours: theirs for theirs, ours in _FIELDS.items()}
 SUBMIT_FIELDS = ("command", *_FIELDS, "option_flags", "is_launcher")
+
+
+def _optional(pattern: str) -> str:
+    """``pattern``, or the empty string upstream's client sends for an unset field."""
+    return f"^(?:{pattern.removeprefix('^').removesuffix('$')})?$"
+
+
+# The query of upstream's client, field by field: what the document says and the route checks.
+SUBMIT_QUERY: dict[str, dict[str, Any]] = {
+    "command": {"type": "string", "pattern": SHELL_WORDS},
+    "num_tasks": {"type": "string", "pattern": _optional("[1-9][0-9]{0,5}|1000000")},
+    "cores_per_task": {"type": "string", "pattern": _optional("[1-9][0-9]{0,4}|100000")},
+    "gpus_per_task": {"type": "string", "pattern": _optional("0|[1-9][0-9]{0,2}|1000")},
+    "num_nodes": {"type": "string", "pattern": _optional("[1-9][0-9]{0,4}|100000")},
+    "exclusive": {"type": "string", "pattern": "^(?:true|false)?$"},
+    "workdir": {"type": "string", "pattern": NO_NUL, "maxLength": 4096},
+    "runtime": {"type": "string", "pattern": _optional(DURATION)},
+}
+ENVARS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": ENV_NAME},
+    "additionalProperties": {
+        "anyOf": [{"type": "string", "pattern": NO_NUL}, {"type": "number"}, {"type": "boolean"}]
+    },
+}
+
+
+def submit_parameters() -> list[dict[str, Any]]:
+    """The OpenAPI parameters of ``POST /v1/jobs/submit``."""
+    parameters = [
+        {"name": name, "in": "query", "required": name == "command", "schema": schema}
+        for name, schema in SUBMIT_QUERY.items()
+    ]
+    envars = {"application/json": {"schema": ENVARS_SCHEMA}}
+    parameters.append(
+        {
+            "name": "envars",
+            "in": "query",
+            "description": "the job's environment as a JSON object (also K=V,K=V)",
+            "content": envars,
+        }
+    )
+    return parameters
+
+
+def query_fields(query: Mapping[str, str]) -> dict[str, Any]:
+    """The submit fields of upstream's query, each checked against ``SUBMIT_QUERY``."""
+    fields: dict[str, Any] = {}
+    errors = []
+    for name in SUBMIT_FIELDS:
+        value = query.get(name)
+        if not value:
+            continue  # upstream's client sends an unset field as an empty string
+        schema = SUBMIT_QUERY.get(name)
+        if schema is not None and not (
+            full(schema["pattern"], value) and len(value) <= schema.get("maxLength", len(value))
+        ):
+            errors.append(f"{name}: {value[:64]!r} is not valid here")
+        fields[name] = value
+    if errors:
+        raise InvalidSubmit(errors)
+    return fields
+
+
 _NO_SHELL_OPTIONS = (
     "option_flags: Flux shell options are not supported; POST a jobspec to /api/v1/jobs instead"
 )

@@ -5,6 +5,11 @@ Bearer <JWT>``: an HS256 JWT of ``{"user", "pass", "scope": "token"}`` signed wi
 the shared secret key. The answer is an access token that later requests present
 as Bearer, until it expires and a 401 starts the flow again.
 
+A refused token request is a 401 with ``WWW-Authenticate``, as everywhere. Upstream's
+client answers that by asking ``/v1/token`` again with the same JWT, and again, until
+its stack runs out: so the same refused JWT within ``REPEAT_SECONDS`` gets a 429
+instead, which the client reports as a failure after one repeat.
+
 The secret key is ``FLUX_SIDECAR_SECRET_KEY`` (upstream ``FLUX_SECRET_KEY``) or
 the secret-key file. With neither, the API token itself is the secret key:
 upstream's JWT carries the token in its (unencrypted) payload anyway, so a
@@ -21,13 +26,16 @@ import hmac
 import json
 import secrets
 import time
+from collections import OrderedDict
 from typing import Any
 
 from sidecar.api.auth import Authenticator, TokenSource
 from sidecar.config import Settings
-from sidecar.errors import PermissionDenied
+from sidecar.errors import AuthError, TooManyRequests
 
 ACCESS_TOKEN_SECONDS = 3600
+REPEAT_SECONDS = 10
+_REMEMBERED = 256
 _ACCESS_LABEL = b"flux-sidecar /v1 access token\0"
 
 
@@ -91,6 +99,7 @@ class AccessTokens:
         self._auth = authenticator
         self._user = settings.user
         self._unchecked_key = secrets.token_bytes(32)
+        self._refused: OrderedDict[bytes, float] = OrderedDict()
 
     def _keys(self) -> tuple[bytes, bytes, str] | None:
         """The shared secret key, the access-token key and the current token."""
@@ -101,40 +110,62 @@ class AccessTokens:
         return shared, hmac.new(shared, _ACCESS_LABEL + token.encode(), "sha256").digest(), token
 
     def exchange(self, authorization: str | None) -> dict[str, str]:
-        """Upstream's ``POST /v1/token``: an access token, or ``PermissionDenied``.
+        """Upstream's ``POST /v1/token``: an access token, ``AuthError`` or ``TooManyRequests``.
 
-        Never a 401: upstream's client answers a 401 from ``/v1/token`` by asking
-        ``/v1/token`` again, without end.
+        The API token itself (Bearer or Basic) is also taken, as on every ``/v1`` route.
         """
         if not self._auth.enabled:
             return self._issue("anonymous", self._unchecked_key)
+        keys = self._keys()
+        if keys is not None and self._auth.accepts(authorization):
+            return self._issue("flux", keys[1])
         try:
             user, key = self._verify(authorization)
-        except PermissionDenied:
+        except AuthError as exc:
             for hook in self._auth.failure_hooks:
                 hook()
+            self._refuse_again(authorization or "", exc)
             raise
         return self._issue(user, key)
+
+    def _refuse_again(self, authorization: str, exc: AuthError) -> None:
+        """Remember a refused JWT; its repeat within REPEAT_SECONDS is a 429, not a 401."""
+        if authorization.count(".") != 2:
+            return  # not upstream's JWT: nothing would ask again by itself
+        now = time.monotonic()
+        digest = hashlib.sha256(authorization.encode()).digest()
+        while self._refused and next(iter(self._refused.values())) < now - REPEAT_SECONDS:
+            self._refused.popitem(last=False)
+        seen = self._refused.pop(digest, None)
+        self._refused[digest] = now
+        if len(self._refused) > _REMEMBERED:
+            self._refused.popitem(last=False)
+        if seen is not None:
+            raise TooManyRequests(
+                f"{exc.detail}; this JWT was refused {now - seen:.1f} s ago: fix the secret "
+                "key or the token before asking again",
+                retry_after=REPEAT_SECONDS,
+            ) from None
 
     def _verify(self, authorization: str | None) -> tuple[str, bytes]:
         scheme, _, credentials = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
-            raise PermissionDenied("send 'Authorization: Bearer <JWT signed with the secret key>'")
+            raise AuthError("send 'Authorization: Bearer <JWT signed with the secret key>'")
         keys = self._keys()
         if keys is None:
-            raise PermissionDenied("no token is configured on the server")
+            raise AuthError("no token is configured on the server")
         shared, access_key, token = keys
         try:
             claims = decode_jwt(credentials.strip(), shared, time.time())
         except ValueError as exc:
-            raise PermissionDenied(f"token request refused: {exc}") from None
+            raise AuthError(f"token request refused: {exc}") from None
         user, password = claims.get("user"), claims.get("pass")
         if claims.get("scope") != "token" or not isinstance(password, str):
-            raise PermissionDenied("token request refused: the JWT needs 'pass' and scope 'token'")
+            raise AuthError("token request refused: the JWT needs 'pass' and scope 'token'")
         if self._user is not None and not (isinstance(user, str) and _same(user, self._user)):
-            raise PermissionDenied("token request refused: invalid credentials")
+            raise AuthError("token request refused: invalid credentials")
         if not _same(password, token):
-            raise PermissionDenied("token request refused: invalid credentials")
+            raise AuthError("token request refused: invalid credentials")
         return (user if isinstance(user, str) and user else "flux"), access_key
 
     def _issue(self, user: str, key: bytes) -> dict[str, str]:

@@ -14,11 +14,12 @@ from prometheus_client import CollectorRegistry
 from sidecar import __version__
 from sidecar.api.auth import Authenticator
 from sidecar.api.bodylimit import BodyLimitMiddleware
-from sidecar.api.errors import document_errors, install_error_handlers
+from sidecar.api.errors import install_error_handlers
 from sidecar.api.files.store import FileStore
 from sidecar.api.idempotency import IdempotencyStore
 from sidecar.api.jobcwd import DefaultCwdBackend
 from sidecar.api.metrics import install_metrics
+from sidecar.api.openapi import document_api, operation_id
 from sidecar.api.routes import events, files, jobs, metrics, output, resources, shutdown, system
 from sidecar.api.timeouts import TimeoutBackend
 from sidecar.backends.base import JobBackend
@@ -75,6 +76,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.backend = backend
@@ -89,7 +91,9 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(FastAPI.openapi(app))
+            app.openapi_schema = document_api(
+                FastAPI.openapi(app), auth=settings.auth, metrics_auth=settings.metrics_auth
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -11,9 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sidecar.backends.local.backend import LocalBackend
+from sidecar.jobspec import build_jobspec
+from sidecar.models import JobRequest
 from sidecar.server.app import create_app
 from tests.support.app import TOKEN, make_settings
 from tests.support.jobwait import wait_for
+
+SPEC = build_jobspec(JobRequest(command=["true"]))
 
 
 def basic(user: str, password: str) -> str:
@@ -69,12 +73,13 @@ def test_auth_can_be_disabled() -> None:
         pytest.param({"command": ["true"], "gpus_per_task": -1}, "gpus_per_task", id="gpus"),
         pytest.param({"command": ["true"], "urgency": 32}, "urgency", id="urgency"),
         pytest.param({"command": ["true"], "time_limit": "soon"}, "time_limit", id="duration"),
-        pytest.param({"command": ["true"], "env": {"A=B": "x"}}, "env", id="env-name"),
+        pytest.param({"command": ["true"], "env": {"A=B": "x"}}, "env.A=B", id="env-name"),
         pytest.param({"command": []}, "command", id="empty-command"),
         pytest.param({"command": 5}, "command", id="command-type"),
         pytest.param({"command": ["true"], "tsks": 2}, "tsks", id="unknown-field"),
         pytest.param({}, "body", id="neither"),
-        pytest.param({"command": ["true"], "jobspec": {"version": 1}}, "body", id="both"),
+        pytest.param({"command": ["true"], "jobspec": SPEC}, "body", id="both"),
+        pytest.param({"jobspec": SPEC, "name": "x"}, "body", id="jobspec-and-fields"),
         pytest.param({"command": ["true"], "nodes": 2}, "body", id="nodes-over-tasks"),
         pytest.param({"command": ["true"], "exclusive": True}, "body", id="exclusive-no-nodes"),
     ],
@@ -96,10 +101,26 @@ def test_malformed_json(client: TestClient) -> None:
     assert "JSON" in response.json()["detail"]
 
 
-def test_unsatisfiable_request_is_refused(client: TestClient) -> None:
-    response = client.post("/api/v1/jobs", json={"command": ["true"], "tasks": 64})
+@pytest.mark.parametrize(
+    "shape",
+    [{"tasks": 64}, {"nodes": 2, "tasks": 2}, {"gpus_per_task": 1}],
+    ids=["cores", "nodes", "gpus"],
+)
+def test_unsatisfiable_request_fails_at_allocation(client: TestClient, shape: Any) -> None:
+    # As Flux does: the job is taken, then fails when it would be allocated.
+    response = client.post("/api/v1/jobs", json={"command": ["true"], **shape})
+    assert response.status_code == 201, response.text
+    job = wait_for(client, response.json()["id"])
+    assert job["result"] == "FAILED"
+    assert job["exception"]["type"] == "alloc"
+    assert job["exception"]["note"].startswith("unsatisfiable request")
+    assert job["t_run"] is None
+
+
+def test_a_queue_is_refused_on_the_local_backend(client: TestClient) -> None:
+    response = client.post("/api/v1/jobs", json={"command": ["true"], "queue": "batch"})
     assert response.status_code == 422
-    assert "unsatisfiable" in response.json()["detail"]
+    assert "queue" in response.json()["detail"]
 
 
 def test_body_over_the_limit(client: TestClient) -> None:

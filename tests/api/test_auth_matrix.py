@@ -1,7 +1,9 @@
-"""Every operation in the OpenAPI document refuses requests without the right credentials.
+"""Every operation the OpenAPI document says needs the token refuses requests without it.
 
-The matrix is generated from ``/openapi.json``, so a new route is covered the
-day it is added. Only the probes (and ``/metrics`` unless configured) are open.
+The matrix is generated from ``/openapi.json``: each operation declaring
+``security`` gets 401 with ``WWW-Authenticate`` for missing, wrong and odd
+credentials, and each one not declaring it answers without any. A new route
+is covered the day it is added, and the document cannot claim otherwise.
 """
 
 from __future__ import annotations
@@ -18,30 +20,44 @@ from sidecar.server.app import create_app
 from tests.support.app import TOKEN, make_settings
 
 OPEN = {"/healthz", "/readyz", "/metrics"}
-UPSTREAM_TOKEN_ROUTE = "/v1/token"  # upstream's own token exchange, checked in the compat tests
 
 
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-BAD_CREDENTIALS = {
+BAD_CREDENTIALS: dict[str, str | bytes | None] = {
     "none": None,
+    "empty": "",
     "wrong-token": "Bearer wrong-token-value",
+    "empty-bearer": "Bearer ",
+    "token-prefix": f"Bearer {TOKEN[:-1]}",
+    "token-longer": f"Bearer {TOKEN}x",
+    "very-long": "Bearer " + "t" * 8000,
+    "non-ascii": "Bearer tøken".encode(),
+    "jwt-shaped": "Bearer aaa.bbb.ccc",
     "wrong-scheme": f"Token {TOKEN}",
+    "scheme-only": "Bearer",
     "basic-other-user": _basic("mallory", TOKEN),
     "basic-wrong-token": _basic("flux", "wrong-token-value"),
+    "basic-not-base64": "Basic %%%",
+    "basic-no-colon": "Basic " + base64.b64encode(TOKEN.encode()).decode(),
 }
 
 
-def _operations() -> list[tuple[str, str]]:
-    app = create_app(make_settings(user="flux"), LocalBackend(cores=1))
-    schema: dict[str, Any] = app.openapi()
+def _document() -> dict[str, Any]:
+    document: dict[str, Any] = create_app(
+        make_settings(user="flux"), LocalBackend(cores=1)
+    ).openapi()
+    return document
+
+
+def _operations(*, secured: bool) -> list[tuple[str, str]]:
     return sorted(
         (method.upper(), path)
-        for path, operations in schema["paths"].items()
-        for method in operations
-        if path not in OPEN and path != UPSTREAM_TOKEN_ROUTE
+        for path, operations in _document()["paths"].items()
+        for method, operation in operations.items()
+        if bool(operation.get("security")) == secured
     )
 
 
@@ -57,24 +73,44 @@ def _concrete(path: str) -> str:
 
 
 @pytest.mark.parametrize("credentials", list(BAD_CREDENTIALS), ids=str)
-@pytest.mark.parametrize(("method", "path"), _operations(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("method", "path"), _operations(secured=True), ids=lambda v: str(v))
 def test_operation_requires_the_token(
     strict_client: TestClient, method: str, path: str, credentials: str
 ) -> None:
     header = BAD_CREDENTIALS[credentials]
-    headers = {"Authorization": header} if header else {}
+    headers = {"Authorization": header} if header is not None else {}
     response = strict_client.request(method, _concrete(path), headers=headers, json={})
     assert response.status_code == 401, (method, path, response.text)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert response.json()["detail"]
     assert TOKEN not in response.text
 
 
-def test_matrix_covers_the_native_api() -> None:
-    paths = {path for _, path in _operations()}
-    assert {"/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/shutdown"} <= paths
+@pytest.mark.parametrize(("method", "path"), _operations(secured=False), ids=lambda v: str(v))
+def test_an_operation_without_security_needs_no_token(
+    strict_client: TestClient, method: str, path: str
+) -> None:
+    response = strict_client.request(method, _concrete(path))
+    assert response.status_code != 401, (method, path, response.text)
+
+
+def test_the_document_secures_all_but_the_probes_and_metrics() -> None:
+    document = _document()
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "basic"}
+    assert {path for _, path in _operations(secured=False)} == OPEN
+    secured = {path for _, path in _operations(secured=True)}
+    assert {"/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/shutdown", "/v1/token"} <= secured
+
+
+def test_without_auth_the_document_declares_none() -> None:
+    document = create_app(make_settings(auth=False), LocalBackend(cores=1)).openapi()
+    assert "securitySchemes" not in document.get("components", {})
+    assert not any(op.get("security") for ops in document["paths"].values() for op in ops.values())
 
 
 def test_metrics_can_require_the_token() -> None:
     app = create_app(make_settings(metrics_auth=True), LocalBackend(cores=1))
+    assert app.openapi()["paths"]["/metrics"]["get"]["security"]
     with TestClient(app) as client:
         assert client.get("/metrics").status_code == 401
         ok = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -107,15 +107,39 @@ def test_token_flow_gives_an_access_token_for_v1(v1: TestClient) -> None:
         "garbage",
     ],
 )
-def test_token_requests_are_refused_with_403_never_401(
+def test_refused_token_requests_are_401_with_a_challenge(
     v1: TestClient, authorization: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {"Authorization": ""}
     response = v1.post("/v1/token", headers=headers)
-    # A 401 here would send upstream's client into a loop of token requests.
-    assert response.status_code == 403, response.text
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert response.json()["Message"] == response.json()["detail"]
     assert TOKEN not in response.text
+
+
+def test_the_same_refused_jwt_at_once_is_429_not_another_401(v1: TestClient) -> None:
+    # Upstream's client answers a 401 from /v1/token by sending the same JWT again.
+    headers = {"Authorization": f"Bearer {upstream_jwt(password='wrong-token')}"}
+    assert v1.post("/v1/token", headers=headers).status_code == 401
+    again = v1.post("/v1/token", headers=headers)
+    assert again.status_code == 429, again.text
+    assert int(again.headers["Retry-After"]) > 0
+    assert "refused" in again.json()["detail"]
+    other = {"Authorization": f"Bearer {upstream_jwt(password='another-wrong-token')}"}
+    assert v1.post("/v1/token", headers=other).status_code == 401
+    assert v1.post("/v1/token", headers={"Authorization": "Bearer x"}).status_code == 401
+    assert v1.post("/v1/token", headers={"Authorization": "Bearer x"}).status_code == 401
+    # The right credentials are never held back by an earlier refusal.
+    good = {"Authorization": f"Bearer {upstream_jwt()}"}
+    assert v1.post("/v1/token", headers=good).status_code == 200
+
+
+def test_the_api_token_itself_gets_an_access_token(v1: TestClient) -> None:
+    response = v1.post("/v1/token")
+    assert response.status_code == 200, response.text
+    access = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    assert v1.get("/v1/nodes", headers=access).status_code == 200
 
 
 def test_the_api_token_itself_also_works_on_v1(v1: TestClient) -> None:
@@ -130,7 +154,7 @@ def test_without_a_secret_key_the_token_is_the_key() -> None:
         headers = access_headers(client, user=None, key=TOKEN)
         assert client.get("/v1/jobs", headers=headers).status_code == 200
         refused = client.post("/v1/token", headers={"Authorization": f"Bearer {upstream_jwt()}"})
-        assert refused.status_code == 403
+        assert refused.status_code == 401
 
 
 def test_rotating_the_token_revokes_access_tokens(tmp_path: Path) -> None:

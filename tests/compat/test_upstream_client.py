@@ -84,13 +84,23 @@ def test_stop_service_ends_the_sidecar(server: ServerProcess, connect: Connect) 
     assert server.wait_exit(60) == 0
 
 
-def test_a_wrong_secret_key_gets_nothing(server: ServerProcess, connect: Connect) -> None:
-    client = connect(server.url, server.token, secret_key="not-the-secret")
-    # Upstream's client cannot report a refused token request (it reads ``response.reason``,
-    # which httpx does not have), so it raises; what matters is that the sidecar said 403.
-    with pytest.raises(AttributeError):
+@pytest.mark.parametrize(
+    ("secret_key", "token"),
+    [("not-the-secret", None), (SECRET, "not-the-token")],
+    ids=["wrong-secret-key", "wrong-token"],
+)
+def test_refused_credentials_end_in_an_error_not_a_loop(
+    server: ServerProcess, connect: Connect, secret_key: str, token: str | None
+) -> None:
+    client = connect(server.url, token or server.token, secret_key=secret_key)
+    # Upstream's client reads ``response.reason`` (httpx has ``reason_phrase``) to report
+    # a refused token request, so any refusal surfaces as this AttributeError.
+    with pytest.raises(AttributeError, match="reason"):
         client.list_nodes()
-    assert '"POST /v1/token HTTP/1.1" 403' in server.logs()
+    token_requests = [line for line in server.logs().splitlines() if "POST /v1/token" in line]
+    # The 401 sends the client back to /v1/token with the same JWT once; the 429 ends it.
+    assert [line.split('" ')[-1].split()[0] for line in token_requests] == ["401", "429"]
+    assert '"GET /v1/nodes HTTP/1.1" 401' in server.logs()
 
 
 def test_without_a_secret_key_the_token_signs(tmp_path: Path, connect: Connect) -> None:

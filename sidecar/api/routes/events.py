@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from sidecar.api.deps import AuthRequired, BackendDep, JobIdDep, LifecycleDep
 from sidecar.api.streaming import SSE_HEADERS, sse_message, sse_stream
 from sidecar.models import JobEvent
+from sidecar.patterns import EVENT_ID
 
 router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[AuthRequired])
 
@@ -49,15 +50,17 @@ async def job_events(
 @router.get(
     "/events",
     response_class=StreamingResponse,
-    responses={200: _SSE, 400: {"description": "unknown Last-Event-ID"}},
+    responses={200: _SSE},
 )
 async def all_events(
     backend: BackendDep,
     lifecycle: LifecycleDep,
-    last_event_id: Annotated[str | None, Header(max_length=128)] = None,
+    last_event_id: Annotated[
+        str | None, Header(pattern=EVENT_ID, examples=["3f9a61c2-42-1733150000.25"])
+    ] = None,
     after: Annotated[
         str | None,
-        Query(max_length=128, description="as Last-Event-ID, for clients without headers"),
+        Query(pattern=EVENT_ID, description="as Last-Event-ID, for clients without headers"),
     ] = None,
 ) -> StreamingResponse:
     """State changes of all jobs as SSE; resume with ``Last-Event-ID``; keep-alive every 15 s."""

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import Path as PathParam
 from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
@@ -22,6 +23,7 @@ from sidecar.api.files.upload import Upload
 from sidecar.api.filestream import FileStreamResponse, download_headers
 from sidecar.errors import InvalidPath, InvalidRequest, UploadTooLarge
 from sidecar.filemodels import FILES_API, FileEntry, FileList
+from sidecar.patterns import FILES_DIRECTORY, FILES_PATH, FILES_UPLOAD_PATH
 
 router = APIRouter(prefix="/api/v1", tags=["files"], dependencies=[AuthRequired])
 
@@ -35,6 +37,10 @@ _PATH_ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "the files root is not available"},
 }
 _BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+# The grammar is documented and split_path checks it, answering 400 (a pattern
+# checked by FastAPI would answer 422).
+FILE_PATH = PathParam(max_length=4096, json_schema_extra={"pattern": FILES_PATH})
+UPLOAD_PATH = PathParam(max_length=4096, json_schema_extra={"pattern": FILES_UPLOAD_PATH})
 
 
 def is_upload(scope: Scope) -> bool:
@@ -45,7 +51,14 @@ def is_upload(scope: Scope) -> bool:
 @router.get("/files", response_model=FileList, responses=_PATH_ERRORS)
 async def list_files(
     files: FilesDep,
-    path: Annotated[str, Query(max_length=4096, description="a directory; '' is the root")] = "",
+    path: Annotated[
+        str,
+        Query(
+            max_length=4096,
+            description="a directory; '' is the root",
+            json_schema_extra={"pattern": FILES_DIRECTORY},
+        ),
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> FileList:
     """List a directory of the files root (the root itself by default), sorted by name."""
@@ -64,7 +77,7 @@ async def list_files(
     },
 )
 async def download_file(
-    path: str,
+    path: Annotated[str, FILE_PATH],
     files: FilesDep,
     range_header: Annotated[
         str | None, Header(alias="range", max_length=256, description="e.g. bytes=0-1023")
@@ -92,7 +105,8 @@ async def download_file(
     "/files/{path:path}",
     status_code=201,
     response_model=FileEntry,
-    openapi_extra={"requestBody": {"required": True, "content": _BINARY}},
+    # An absent body is an empty file.
+    openapi_extra={"requestBody": {"required": False, "content": _BINARY}},
     responses={
         200: {"description": "an existing file was replaced", "model": FileEntry},
         201: {"description": "a new file was created"},
@@ -103,7 +117,7 @@ async def download_file(
     },
 )
 async def upload_file(
-    path: str,
+    path: Annotated[str, UPLOAD_PATH],
     request: Request,
     response: Response,
     files: FilesDep,
@@ -154,6 +168,6 @@ async def _receive(request: Request, upload: Upload, limit: int) -> FileEntry:
 
 
 @router.delete("/files/{path:path}", response_model=FileEntry, responses=_PATH_ERRORS)
-async def delete_file(path: str, files: FilesDep) -> FileEntry:
+async def delete_file(path: Annotated[str, FILE_PATH], files: FilesDep) -> FileEntry:
     """Delete a file, a symbolic link (not what it points to) or an empty directory."""
     return await anyio.to_thread.run_sync(files.delete, split_path(path))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import signal as signals
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -15,7 +14,8 @@ from sidecar.api.deps import (
     LifecycleDep,
     MetricsDep,
 )
-from sidecar.errors import InvalidRequest, InvalidSignal, ShuttingDown
+from sidecar.api.idempotency import IDEMPOTENCY_KEY
+from sidecar.errors import InvalidRequest, ShuttingDown
 from sidecar.jobid import encode_f58
 from sidecar.models import (
     Accepted,
@@ -28,6 +28,7 @@ from sidecar.models import (
     JobState,
     SignalRequest,
 )
+from sidecar.patterns import CURSOR, NO_NUL, comma_list, full
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"], dependencies=[AuthRequired])
 
@@ -55,7 +56,14 @@ async def submit_job(
     lifecycle: LifecycleDep,
     store: IdempotencyDep,
     metrics: MetricsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        # Documented, checked by the store: a malformed key is a 400, as a reused one is.
+        Header(
+            description="1-255 printable ASCII characters",
+            json_schema_extra={"pattern": IDEMPOTENCY_KEY},
+        ),
+    ] = None,
 ) -> Job:
     """Submit a job: a command with its shape, or a complete jobspec."""
     if lifecycle.shutting_down:
@@ -76,16 +84,25 @@ async def submit_job(
     return job
 
 
+_STATES = comma_list([s.value for s in JobState], ignore_case=True, empty=True)
+_RESULTS = comma_list([r.value for r in JobResult], ignore_case=True, empty=True)
+
+
 def _parse_filter(values: list[str] | None, kind: type[JobState] | type[JobResult]) -> set[str]:
-    wanted = {v.strip().upper() for value in values or [] for v in value.split(",") if v.strip()}
-    known = {member.value for member in kind}
-    unknown = wanted - known
-    if unknown:
-        raise InvalidRequest(
-            f"unknown {kind.__name__.removeprefix('Job').lower()} {sorted(unknown)[0]!r}: "
-            f"one of {', '.join(sorted(known))}"
-        )
-    return wanted
+    pattern = _STATES if kind is JobState else _RESULTS
+    for value in values or []:
+        if not full(pattern, value):
+            known = ", ".join(member.value for member in kind)
+            raise InvalidRequest(
+                f"unknown {kind.__name__.removeprefix('Job').lower()} {value[:64]!r}: "
+                f"a comma-separated list of {known}"
+            )
+    return {v.upper() for value in values or [] for v in value.split(",") if v}
+
+
+def _items(pattern: str) -> dict[str, Any]:
+    # Documented only: the filters answer 400 with the known names, as they always have.
+    return {"items": {"type": "string", "pattern": pattern}}
 
 
 @router.get(
@@ -93,12 +110,21 @@ def _parse_filter(values: list[str] | None, kind: type[JobState] | type[JobResul
 )
 async def list_jobs(
     backend: BackendDep,
-    state: Annotated[list[str] | None, Query(description="e.g. RUN or RUN,SCHED")] = None,
-    result: Annotated[list[str] | None, Query(description="e.g. FAILED")] = None,
-    name: Annotated[str | None, Query(max_length=256)] = None,
-    user: Annotated[str | None, Query(max_length=256)] = None,
+    state: Annotated[
+        list[str] | None,
+        Query(description="e.g. RUN or RUN,SCHED", json_schema_extra=_items(_STATES)),
+    ] = None,
+    result: Annotated[
+        list[str] | None, Query(description="e.g. FAILED", json_schema_extra=_items(_RESULTS))
+    ] = None,
+    name: Annotated[str | None, Query(max_length=256, pattern=NO_NUL)] = None,
+    user: Annotated[str | None, Query(max_length=256, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None,
+        # Documented, checked by the backend: any cursor it did not issue is a 400.
+        Query(description="the 'next' of a previous page", json_schema_extra={"pattern": CURSOR}),
+    ] = None,
 ) -> JobPage:
     """List jobs, newest first, one page at a time (follow ``next``)."""
     query = JobQuery(
@@ -107,7 +133,7 @@ async def list_jobs(
         name=name,
         user=user,
         limit=limit,
-        cursor=cursor,
+        cursor=cursor or None,  # an empty cursor is the first page, as no cursor is
     )
     return await backend.list_jobs(query)
 
@@ -127,34 +153,13 @@ async def cancel_job(
     return Accepted(id=encode_f58(jobid), detail="cancel requested")
 
 
-def parse_signal(value: int | str) -> int:
-    """A signal number from a number, ``SIGUSR1`` or ``USR1``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    elif isinstance(value, str):
-        name = value.strip().upper()
-        name = name if name.startswith("SIG") else f"SIG{name}"
-        try:
-            return int(signals.Signals[name])
-        except KeyError:
-            raise InvalidSignal(value) from None
-    else:
-        raise InvalidSignal(str(value))
-    if number not in {int(s) for s in signals.valid_signals()} or number == 0:
-        raise InvalidSignal(str(value))
-    return number
-
-
 @router.post(
     "/jobs/{job_id}/signal",
     status_code=202,
     response_model=Accepted,
-    responses={**_ERRORS, 422: {"description": "not a signal"}},
+    responses=_ERRORS,
 )
 async def signal_job(jobid: JobIdDep, body: SignalRequest, backend: BackendDep) -> Accepted:
     """Send a signal to the tasks of a running job."""
-    signum = parse_signal(body.signal)
-    await backend.signal(jobid, signum)
-    return Accepted(id=encode_f58(jobid), detail=f"signal {signum} sent")
+    await backend.signal(jobid, body.signal)
+    return Accepted(id=encode_f58(jobid), detail=f"signal {body.signal} sent")

@@ -13,6 +13,7 @@ from sidecar.api.streaming import until_stopped
 from sidecar.backends.base import Stream
 from sidecar.errors import InvalidRequest
 from sidecar.models import OutputLine
+from sidecar.patterns import comma_list, full
 
 router = APIRouter(prefix="/api/v1", tags=["output"], dependencies=[AuthRequired])
 
@@ -20,12 +21,13 @@ JSONL_TYPES = ("application/x-ndjson", "application/jsonl", "application/json")
 _STREAMS: tuple[Stream, ...] = ("stdout", "stderr")
 
 
+_STREAM_LIST = comma_list(list(_STREAMS))
+
+
 def _streams(value: str) -> list[Stream]:
-    chosen = [s for s in _STREAMS if s in {v.strip() for v in value.split(",")}]
-    unknown = {v.strip() for v in value.split(",")} - set(_STREAMS)
-    if unknown or not chosen:
+    if not full(_STREAM_LIST, value):
         raise InvalidRequest("stream: a comma-separated list of stdout and stderr")
-    return chosen
+    return [s for s in _STREAMS if s in value.split(",")]
 
 
 async def _render(lines: AsyncIterator[OutputLine | None], jsonl: bool) -> AsyncIterator[str]:
@@ -51,9 +53,11 @@ async def job_output(
     backend: BackendDep,
     lifecycle: LifecycleDep,
     follow: bool = False,
-    stream: Annotated[str, Query(description="stdout, stderr, or both", max_length=32)] = (
-        "stdout,stderr"
-    ),
+    stream: Annotated[
+        str,
+        # Documented, checked by _streams: a 400 names the streams there are.
+        Query(description="stdout, stderr, or both", json_schema_extra={"pattern": _STREAM_LIST}),
+    ] = "stdout,stderr",
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> StreamingResponse:
     """The job's output so far; with ``follow=true``, streamed until the job ends."""

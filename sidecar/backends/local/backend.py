@@ -53,6 +53,7 @@ from sidecar.models import (
     Resources,
     StateChange,
 )
+from sidecar.patterns import EVENT_ID, full
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ class LocalBackend:
             raise BrokerUnavailable("the local backend is closed")
         if request.jobspec is not None:
             request = request_from_jobspec(request.jobspec)
-        self._check_feasible(request)
+        if request.queue:
+            raise InvalidJobspec(f"queue {request.queue!r}: the local backend has no queues")
         for uri in request.dependencies:
             self._dependency_target(uri)
         job = LocalJob(
@@ -160,20 +162,16 @@ class LocalBackend:
         self._schedule()
         return job.to_model()
 
-    def _check_feasible(self, request: JobRequest) -> None:
+    def _unsatisfiable(self, request: JobRequest) -> str | None:
+        """Why the request can never run here, as Flux's scheduler words it; None if it can."""
         if request.nodes is not None and request.nodes > 1:
-            raise InvalidJobspec(
-                f"unsatisfiable request: {request.nodes} nodes, the local backend has 1"
-            )
+            return f"unsatisfiable request: need {request.nodes} node(s), only 1 available"
         cores = request.tasks * request.cores_per_task
         if cores > self._cores:
-            raise InvalidJobspec(
-                f"unsatisfiable request: {cores} cores, the local backend has {self._cores}"
-            )
+            return f"unsatisfiable request: need {cores} core(s), only {self._cores} available"
         if request.gpus_per_task:
-            raise InvalidJobspec("unsatisfiable request: the local backend has no GPUs")
-        if request.queue:
-            raise InvalidJobspec(f"queue {request.queue!r}: the local backend has no queues")
+            return "unsatisfiable request: need GPUs, only 0 available (total GPUs: 0)"
+        return None
 
     def _dependency_target(self, uri: str) -> tuple[str, LocalJob]:
         scheme, _, value = uri.partition(":")
@@ -222,12 +220,20 @@ class LocalBackend:
             (j for j in self._pending.values() if j.state is JobState.SCHED),
             key=lambda j: (-j.request.urgency, j.jobid),
         )
+        unsatisfiable: list[tuple[LocalJob, str]] = []
         for job in queue:
+            # Like Flux, take an unsatisfiable job and fail it when it would be allocated.
+            reason = self._unsatisfiable(job.request)
+            if reason is not None:
+                unsatisfiable.append((job, reason))
+                continue
             if job.cores > self._cores - self._used_cores:
                 break  # first come first served: no backfill past a waiting job
             self._used_cores += job.cores
             del self._pending[job.jobid]
             self._spawn(self._run(job))
+        for job, reason in unsatisfiable:
+            self._raise_exception(job, "alloc", reason)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -301,14 +307,16 @@ class LocalBackend:
         self._publish(job)
 
     def _publish(self, job: LocalJob) -> None:
+        now = time.time()
         self._hub.publish(
             StateChange(
-                event_id=f"{self._boot}-{self._hub.last_seq + 1}",
+                # The flux backend's spelling, so that one Last-Event-ID grammar serves both.
+                event_id=f"{self._boot}-{self._hub.last_seq + 1}-{now!r}",
                 id=job.f58,
                 id_dec=str(job.jobid),
                 state=job.state,
                 result=job.result,
-                timestamp=time.time(),
+                timestamp=now,
             )
         )
 
@@ -401,9 +409,9 @@ class LocalBackend:
     def events(self, after: str | None = None) -> AsyncIterator[StateChange]:
         seq: int | None = None
         if after is not None:
-            boot, _, number = after.partition("-")
-            if not number.isdigit():
+            if not full(EVENT_ID, after):
                 raise InvalidRequest(f"Last-Event-ID {after[:64]!r} was not issued by this sidecar")
+            boot, number, _ = after.split("-")
             # After a restart the numbers start again: replay what this run has.
             seq = int(number) if boot == self._boot else 0
         return self._stream_events(seq)

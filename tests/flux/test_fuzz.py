@@ -1,0 +1,63 @@
+"""Schemathesis over the whole OpenAPI document, with the token, against a real Flux instance.
+
+As on the local backend (``tests/api/test_fuzz.py``): every phase and check,
+every fuzzed job held at urgency 0 so that Flux never runs it, the streams
+ended once quiet. Shutdown is left out here: it would stop the broker that
+the whole session's flux tests share, and ``tests/flux/test_shutdown.py``
+stops one of its own. Every job left active is cancelled at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sidecar.models import ACTIVE_STATES, JobQuery
+from sidecar.server.app import create_app
+from tests.support.app import make_backend, make_settings
+from tests.support.fuzz import (
+    assert_clean,
+    config_with_targets,
+    on_server,
+    run_schemathesis,
+    sleepers,
+    started_jobs,
+)
+from tests.support.held import HeldBackend
+from tests.support.inprocess import LiveServer, serve_in_thread
+
+pytestmark = pytest.mark.flux
+SHUTDOWN = r"^/api/v1/shutdown$|^/v1/service/stop$"
+
+
+@pytest.fixture
+def backend() -> HeldBackend:
+    settings = make_settings(backend="flux")
+    return HeldBackend(make_backend("flux", settings), stop_broker=False)
+
+
+@pytest.fixture
+def live(backend: HeldBackend) -> Iterator[LiveServer]:
+    with serve_in_thread(create_app(make_settings(backend="flux"), backend)) as server:
+        try:
+            yield server
+        finally:
+            page = on_server(server, backend.list_jobs(JobQuery(states=ACTIVE_STATES, limit=1000)))
+            for job in page.jobs:
+                on_server(server, backend.cancel(int(job.id_dec), "fuzzing is over"))
+
+
+def test_every_operation_but_shutdown(
+    live: LiveServer, backend: HeldBackend, tmp_path: Path
+) -> None:
+    since = time.time()
+    running = sleepers(live, backend, 2)
+    config = config_with_targets(tmp_path / "schemathesis.toml", running)
+    report = run_schemathesis(
+        live.url, tmp_path / "report.json", f"--exclude-path-regex={SHUTDOWN}", config=config
+    )
+    assert_clean(report, operations=26)
+    assert started_jobs(live, backend, since, running) == []
