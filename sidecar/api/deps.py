@@ -6,9 +6,10 @@ pool, a round trip per dependency per request that costs more than the work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 
 from sidecar.api.auth import Authenticator
 from sidecar.api.files.store import FileStore
@@ -55,12 +56,30 @@ async def _authenticator(request: Request) -> Authenticator:
     return authenticator
 
 
-async def require_auth(
-    authenticator: Annotated[Authenticator, Depends(_authenticator)],
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> None:
-    """The token check, attached to every protected router."""
-    authenticator.check(authorization)
+async def require_auth(request: Request) -> None:
+    """The token check, attached to every protected router.
+
+    It reads the header itself rather than taking the authenticator and the
+    header as dependencies of its own: FastAPI solves each dependency on every
+    request, and this one runs on every request there is.
+    """
+    authenticator: Authenticator = request.app.state.authenticator
+    authenticator.check(request.headers.get("authorization"))
+
+
+@dataclass(frozen=True)
+class SubmitServices:
+    """What a submission needs, as one dependency (the submission is the hot path)."""
+
+    backend: JobBackend
+    lifecycle: Lifecycle
+    idempotency: IdempotencyStore
+    metrics: SidecarMetrics
+
+
+async def _submit_services(request: Request) -> SubmitServices:
+    state = request.app.state
+    return SubmitServices(state.backend, state.lifecycle, state.idempotency, state.metrics)
 
 
 async def _jobid(
@@ -84,4 +103,5 @@ AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
 MetricsDep = Annotated[SidecarMetrics, Depends(_metrics)]
 JobIdDep = Annotated[int, Depends(_jobid)]
 FilesDep = Annotated[FileStore, Depends(_files)]
+SubmitServicesDep = Annotated[SubmitServices, Depends(_submit_services)]
 AuthRequired = Depends(require_auth)

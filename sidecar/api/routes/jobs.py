@@ -9,10 +9,8 @@ from fastapi import APIRouter, Header, Query, Response
 from sidecar.api.deps import (
     AuthRequired,
     BackendDep,
-    IdempotencyDep,
     JobIdDep,
-    LifecycleDep,
-    MetricsDep,
+    SubmitServicesDep,
 )
 from sidecar.api.idempotency import IDEMPOTENCY_KEY
 from sidecar.errors import InvalidRequest, ShuttingDown
@@ -51,11 +49,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 )
 async def submit_job(
     body: JobRequest,
-    response: Response,
-    backend: BackendDep,
-    lifecycle: LifecycleDep,
-    store: IdempotencyDep,
-    metrics: MetricsDep,
+    services: SubmitServicesDep,
     idempotency_key: Annotated[
         str | None,
         # Documented, checked by the store: a malformed key is a 400, as a reused one is.
@@ -64,10 +58,12 @@ async def submit_job(
             json_schema_extra={"pattern": IDEMPOTENCY_KEY},
         ),
     ] = None,
-) -> Job:
+) -> Response:
     """Submit a job: a command with its shape, or a complete jobspec."""
-    if lifecycle.shutting_down:
+    backend, store, metrics = services.backend, services.idempotency, services.metrics
+    if services.lifecycle.shutting_down:
         raise ShuttingDown()
+    headers = {}
     if idempotency_key is None:
         job = await backend.submit(body)
         metrics.jobs_submitted.inc()
@@ -77,11 +73,13 @@ async def submit_job(
             idempotency_key, fingerprint, lambda: backend.submit(body)
         )
         if replayed:
-            response.headers["Idempotent-Replayed"] = "true"
+            headers["Idempotent-Replayed"] = "true"
         else:
             metrics.jobs_submitted.inc()
-    response.headers["Location"] = f"/api/v1/jobs/{job.id_dec}"  # headers are latin-1: no ƒ
-    return job
+    headers["Location"] = f"/api/v1/jobs/{job.id_dec}"  # headers are latin-1: no ƒ
+    # Serialized once: returning the model would have FastAPI validate it against
+    # response_model again and encode it twice, on every submission.
+    return Response(job.model_dump_json(), 201, headers, media_type="application/json")
 
 
 _STATES = comma_list([s.value for s in JobState], ignore_case=True, empty=True)
