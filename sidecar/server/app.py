@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,6 +30,14 @@ from sidecar.lifecycle import Lifecycle
 from sidecar.ui import page as ui
 
 logger = logging.getLogger(__name__)
+
+# FastAPI releases with built-in OpenTelemetry look up the global providers on
+# every request; the sidecar exports Prometheus metrics of its own.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 DESCRIPTION = """\
 The Flux job API over REST, from a container beside the lead broker of a
@@ -77,6 +86,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        **_NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.backend = backend
