@@ -123,6 +123,10 @@ def serve(settings: Settings) -> int:
         # The operator gives every MiniCluster container a TTY: colour codes
         # would end up in the pod's log.
         use_colors=False,
+        # Clients reach the sidecar through a Service or kubectl port-forward, whose
+        # connections come from 127.0.0.1: trusting X-Forwarded-For from there
+        # would let any client write its own address into the log.
+        proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     server = SidecarServer(config, app)
