@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sidecar.submission import parse_duration
 
 DEFAULT_TOKEN_FILE = Path("/var/run/secrets/flux-sidecar/token")
 DEFAULT_SECRET_KEY_FILE = Path("/var/run/secrets/flux-sidecar/secret-key")
@@ -52,6 +54,7 @@ class Settings(BaseSettings):
     completion_file: Path | None = Field(None, validation_alias=_env("completion_file"))
     broker_wait_seconds: float = Field(600.0, ge=0, validation_alias=_env("broker_wait_seconds"))
     broker_gone_seconds: float = Field(120.0, ge=0, validation_alias=_env("broker_gone_seconds"))
+    idle_shutdown: float | None = Field(None, validation_alias=_env("idle_shutdown"))
     request_timeout_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("request_timeout_seconds")
     )
@@ -59,6 +62,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         DEFAULT_MAX_UPLOAD_BYTES, ge=0, validation_alias=_env("max_upload_bytes")
     )
+
+    @field_validator("idle_shutdown", mode="before")
+    @classmethod
+    def _idle_duration(cls, value: Any) -> Any:
+        # Seconds or a Flux duration ("30m"); empty, 0 or "inf" leave it off.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return parse_duration(value) or None
 
     @property
     def completion_path(self) -> Path:

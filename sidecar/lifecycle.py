@@ -20,11 +20,14 @@ from typing import Any, Literal
 
 from sidecar.backends.base import JobBackend
 from sidecar.errors import BrokerUnavailable, Conflict, SidecarError
+from sidecar.idle import IdleWatch
 from sidecar.models import ACTIVE_STATES, JobQuery, ShutdownStatus
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["cancel", "drain", "now"]
+# An idle shutdown drains: nothing is active by then, a job that starts meanwhile runs out.
+IDLE_DRAIN_SECONDS = 600.0
 WATCH_INTERVAL_SECONDS = 1.0
 CANCEL_WAIT_SECONDS = 30.0
 STOP_BROKER_TIMEOUT_SECONDS = 60.0
@@ -41,6 +44,7 @@ class Lifecycle:
         completion_file: Path | None = None,
         broker_wait_seconds: float = 600.0,
         broker_gone_seconds: float = 120.0,
+        idle: IdleWatch | None = None,
     ) -> None:
         self.stopping = asyncio.Event()
         self.started = time.monotonic()
@@ -56,6 +60,7 @@ class Lifecycle:
         self._task: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._active_jobs: int | None = None
+        self.idle = idle or IdleWatch(None)
 
     @property
     def shutting_down(self) -> bool:
@@ -142,6 +147,16 @@ class Lifecycle:
         logger.info("asking the broker to shut down")
         await asyncio.wait_for(self._backend.stop_broker(), STOP_BROKER_TIMEOUT_SECONDS)
 
+    async def _idle_is_over(self) -> bool:
+        if not self.idle.enabled:
+            return False
+        try:
+            if await self._active_count() > 0:
+                self.idle.touch()
+        except (SidecarError, OSError):
+            return False  # cannot tell: never shut down on a guess
+        return self.idle.due()
+
     async def _broker_ready(self) -> bool:
         try:
             return await asyncio.wait_for(self._backend.ready(), 10)
@@ -221,6 +236,13 @@ class Lifecycle:
                 self.begin_shutdown("now", 0, stop_broker=False, reason="completion-file")
                 return
             ready = await self._broker_ready()
+            if ready and await self._idle_is_over():
+                logger.info(
+                    "idle for %.0fs (no job active, no API call): shutting down",
+                    self.idle.idle_seconds(),
+                )
+                self.begin_shutdown("drain", IDLE_DRAIN_SECONDS, stop_broker=True, reason="idle")
+                return
             now = time.monotonic()
             if ready:
                 was_ready, down_since = True, now

@@ -218,12 +218,21 @@ class BackendInfo(BaseModel):
     uri: str | None = None
 
 
+class IdleStatus(BaseModel):
+    """Idle teardown (``--idle-shutdown``): how long until the sidecar shuts the cluster down."""
+
+    after_seconds: float = Field(description="idle time that ends the MiniCluster")
+    idle_seconds: float = Field(description="since the last API call or active job")
+    seconds_left: float = Field(description="until the shutdown (mode drain) begins")
+
+
 class Info(BaseModel):
     name: str = "flux-sidecar"
     version: str
     backend: BackendInfo
     uptime: float = Field(description="seconds since the sidecar started")
     auth: bool
+    idle_shutdown: IdleStatus | None = Field(None, description="null unless idle teardown is on")
 
 
 class Health(BaseModel):
@@ -249,7 +258,9 @@ class ShutdownStatus(BaseModel):
     )
     in_progress: bool
     mode: Literal["cancel", "drain", "now"] | None = None
-    reason: str | None = Field(None, description="api, signal, completion-file or broker-gone")
+    reason: str | None = Field(
+        None, description="api, signal, completion-file, broker-gone or idle"
+    )
     started_at: float | None = None
     elapsed: float | None = None
     active_jobs: int | None = Field(None, description="jobs still active at the last check")

@@ -23,6 +23,7 @@ CORE = {
     "sidecar.errors",
     "sidecar.filemodels",
     "sidecar.hub",
+    "sidecar.idle",
     "sidecar.jobid",
     "sidecar.jobspec",
     "sidecar.jobspec_model",

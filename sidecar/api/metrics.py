@@ -104,12 +104,30 @@ class FluxCollector(Collector):
         phase = GaugeMetricFamily(
             "flux_sidecar_shutdown_phase", "1 for the sidecar's current phase", labels=["phase"]
         )
+        reason = GaugeMetricFamily(
+            "flux_sidecar_shutdown_reason",
+            "1 for what started the shutdown, once one has begun",
+            labels=["reason"],
+        )
+        idle = GaugeMetricFamily(
+            "flux_sidecar_idle_seconds", "Seconds since the last API call or active job"
+        )
+        idle_left = GaugeMetricFamily(
+            "flux_sidecar_idle_shutdown_seconds_left",
+            "Seconds until idle teardown shuts the MiniCluster down (only when it is on)",
+        )
         if lifecycle is not None:
             stopping.add_metric([], 1 if lifecycle.shutting_down else 0)
             current = lifecycle.phase
             for name in (*SHUTDOWN_PHASES, *([] if current in SHUTDOWN_PHASES else [current])):
                 phase.add_metric([name], 1 if name == current else 0)
-        return [*families, stopping, phase]
+            if lifecycle.reason is not None:
+                reason.add_metric([lifecycle.reason], 1)
+            status = lifecycle.idle.status()
+            if status is not None:
+                idle.add_metric([], status.idle_seconds)
+                idle_left.add_metric([], status.seconds_left)
+        return [*families, stopping, phase, reason, idle, idle_left]
 
 
 async def _bounded(call: Awaitable[T], what: str) -> T | None:

@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to listen on (default: 5000)")
     serve.add_argument(
+        "--idle-shutdown",
+        metavar="DURATION",
+        help="shut the MiniCluster down after this long with no job active and no API call "
+        "(seconds or e.g. 30m; default: never)",
+    )
+    serve.add_argument(
         "--no-auth",
         action="store_true",
         help="serve without authentication (never on a reachable address)",
@@ -185,7 +191,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
     overrides: dict[str, object] = {
         key: value
-        for key, value in (("backend", args.backend), ("host", args.host), ("port", args.port))
+        for key, value in (
+            ("backend", args.backend),
+            ("host", args.host),
+            ("port", args.port),
+            ("idle_shutdown", args.idle_shutdown),
+        )
         if value is not None
     }
     if args.no_auth:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from sidecar import __version__
+from sidecar.api.activity import ActivityMiddleware
 from sidecar.api.auth import Authenticator
 from sidecar.api.bodylimit import BodyLimitMiddleware
 from sidecar.api.errors import install_error_handlers
@@ -26,6 +27,7 @@ from sidecar.api.timeouts import TimeoutBackend
 from sidecar.backends.base import JobBackend
 from sidecar.compat.router import create_router as create_compat_router
 from sidecar.config import Settings
+from sidecar.idle import IdleWatch
 from sidecar.lifecycle import Lifecycle
 from sidecar.ui import page as ui
 
@@ -58,6 +60,7 @@ def create_app(
     backend = DefaultCwdBackend(backend, str(settings.files_path))
     backend = TimeoutBackend(backend, settings.request_timeout_seconds)
     authenticator = Authenticator(settings)
+    idle = IdleWatch(settings.idle_shutdown)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +70,7 @@ def create_app(
             completion_file=settings.completion_path,
             broker_wait_seconds=settings.broker_wait_seconds,
             broker_gone_seconds=settings.broker_gone_seconds,
+            idle=idle,
         )
         app.state.lifecycle = lifecycle
         await _prepare_files(file_store)
@@ -97,6 +101,8 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, unbuffered=files.is_upload
     )
+    if idle.enabled:
+        app.add_middleware(ActivityMiddleware, on_call=idle.touch)
     install_error_handlers(app)
 
     def openapi() -> dict[str, Any]:

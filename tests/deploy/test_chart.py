@@ -267,3 +267,14 @@ def test_helm_test_hook_calls_the_service_with_the_token(rendered: Rendered) -> 
     port = rendered.merged["service"]["port"]
     assert command[-2] == f"http://{RELEASE}-flux-sidecar-api:{port}"
     assert command[-1] == f"{SECRET_MOUNT}/{rendered.merged['auth']['tokenKey']}"
+
+
+def test_idle_teardown_is_off_unless_asked_for(defaults: Rendered) -> None:
+    assert "FLUX_SIDECAR_IDLE_SHUTDOWN" not in defaults.sidecar["environment"]
+    asked = render_values({"sidecar": {"idleShutdown": "30m"}})
+    assert asked.sidecar["environment"]["FLUX_SIDECAR_IDLE_SHUTDOWN"] == "30m"
+
+
+def test_a_bad_idle_duration_fails_the_render() -> None:
+    with pytest.raises(helm.HelmValuesError), helm.Chart.load(CHART) as chart:
+        chart.render({"sidecar": {"idleShutdown": "soon"}}, name=RELEASE)

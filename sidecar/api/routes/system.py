@@ -55,4 +55,5 @@ async def info(backend: BackendDep, settings: SettingsDep, lifecycle: LifecycleD
         backend=await backend.info(),
         uptime=round(time.monotonic() - lifecycle.started, 3),
         auth=settings.auth,
+        idle_shutdown=lifecycle.idle.status(),
     )
