@@ -8,11 +8,12 @@ The modules at this level are the shared core that every part may import:
 domain error tree), ``jobid`` (Flux job id encodings), ``jobspec`` (requests
 as Flux jobspecs), ``config`` (settings), ``hub`` (event fan-out),
 ``lifecycle`` (serve, then shut down once), ``idle`` (idle teardown) and the
-``JobBackend`` protocol in ``backends/base.py``. The core imports nothing else of the package. The parts
-are folders: ``api`` (the native HTTP API), ``compat`` (``/v1``), ``ui`` (the
-web page), ``backends/flux`` and ``backends/local``, ``server`` (assembles and
-runs the app), ``client`` and ``cli``. A part imports the core, its own
-modules, and only the parts its docstring names.
+``JobBackend`` protocol in ``backends/base.py``. The core imports nothing else
+of the package. The parts are folders: ``api`` (the native HTTP API),
+``compat`` (``/v1``), ``ui`` (the web page), ``backends/flux`` and
+``backends/local``, ``server`` (assembles and runs the app), ``client`` and
+``cli``. A part imports the core, its own modules, and only the parts its
+docstring names.
 """
 
 from importlib.metadata import PackageNotFoundError, version
