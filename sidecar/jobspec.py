@@ -8,6 +8,7 @@ reads a submitted jobspec (``sidecar.jobspec_model``) back for the local backend
 from __future__ import annotations
 
 import math
+import stat
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,9 +22,14 @@ from sidecar.models import JobRequest
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def job_environment(env: dict[str, str]) -> dict[str, str]:
-    """The job's environment: exactly the request's, plus a PATH when it has none."""
-    return {"PATH": DEFAULT_PATH, **env}
+def job_environment(env: dict[str, str], flux_bindir: str | None = None) -> dict[str, str]:
+    """The job's environment: exactly the request's, plus a PATH when it has none.
+
+    ``flux_bindir`` (the broker's ``flux``) leads that PATH for script jobs: a
+    batch job's broker is ``flux``, and scripts call it.
+    """
+    path = f"{flux_bindir}:{DEFAULT_PATH}" if flux_bindir else DEFAULT_PATH
+    return {"PATH": path, **env}
 
 
 def _resource(
@@ -35,10 +41,39 @@ def _resource(
     return res
 
 
-def build_jobspec(request: JobRequest) -> dict[str, Any]:
-    """A jobspec v1 for a command request (the shape of ``JobspecV1.from_command``)."""
-    if request.command is None:
-        raise ValueError("build_jobspec needs a command request")
+# Where the job shell writes a job's files (RFC 37, attributes.system.files).
+SCRIPT_PATH = "{{tmpdir}}/script"
+
+
+def program(request: JobRequest, flux_bindir: str | None = None) -> list[str]:
+    """What each task runs: the command, or the script (in a Flux instance of its own).
+
+    A batch job's broker is the instance's own ``flux``, by its path where it is
+    known: a PATH of the request's own need not lead to it.
+    """
+    if request.script is None:
+        return list(request.command or [])
+    flux = f"{flux_bindir}/flux" if flux_bindir else "flux"
+    return [flux, "broker", SCRIPT_PATH] if request.batch else [SCRIPT_PATH]
+
+
+def job_name(request: JobRequest) -> str | None:
+    """A script job is named for what it is, as ``flux batch`` names it for its file."""
+    if request.name or request.script is None:
+        return request.name
+    return "batch" if request.batch else "script"
+
+
+def build_jobspec(request: JobRequest, flux_bindir: str | None = None) -> dict[str, Any]:
+    """A jobspec v1 for a command or script request.
+
+    A command has the shape of ``JobspecV1.from_command``; a script that of
+    ``from_batch_command`` (``flux batch``): its text in the job's files, run
+    by a broker per node with the shell options ``flux batch`` sets, or, with
+    ``batch`` false, run as each task's program.
+    """
+    if request.command is None and request.script is None:
+        raise ValueError("build_jobspec needs a command or a script")
     children = [_resource("core", request.cores_per_task)]
     if request.gpus_per_task:
         children.append(_resource("gpu", request.gpus_per_task))
@@ -55,21 +90,30 @@ def build_jobspec(request: JobRequest) -> dict[str, Any]:
         top = {"type": "slot", "count": request.tasks, "label": "task", "with": children}
     system: dict[str, Any] = {
         "duration": request.time_limit,
-        "environment": job_environment(request.env),
+        "environment": job_environment(
+            request.env, flux_bindir if request.script is not None else None
+        ),
         "urgency": request.urgency,
     }
     if request.cwd:
         system["cwd"] = request.cwd
-    if request.name:
-        system["job"] = {"name": request.name}
+    name = job_name(request)
+    if name:
+        system["job"] = {"name": name}
     if request.queue:
         system["queue"] = request.queue
     if request.dependencies:
         system["dependencies"] = [_dependency(d) for d in request.dependencies]
+    if request.script is not None:
+        mode = 0o700 | stat.S_IFREG
+        system["files"] = {"script": {"mode": mode, "data": request.script, "encoding": "utf-8"}}
+        if request.batch:
+            options = {"per-resource": {"type": "node"}, "mpi": "none", "exit-timeout": "none"}
+            system["shell"] = {"options": options}
     return {
         "version": 1,
         "resources": [top],
-        "tasks": [{"command": list(request.command), "slot": "task", "count": task_count}],
+        "tasks": [{"command": program(request, flux_bindir), "slot": "task", "count": task_count}],
         "attributes": {"system": system},
     }
 

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BeforeValidator
 
 NO_NUL = r"^[^\x00]*$"
+# A script as flux batch takes it: a shebang line first.
+SCRIPT = r"^#![^\x00]*$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # ``scheme:value`` of a Flux dependency (RFC 26), split at the first colon.
 DEPENDENCY = r"^[^:\x00]+:[^\x00]+$"

@@ -1,8 +1,8 @@
-"""A submission: a command with its shape, or a complete Flux jobspec (exactly one).
+"""A submission: a command or a script with its shape, or a complete Flux jobspec (one).
 
-Its JSON Schema is the validator written out: a ``oneOf`` of the command form
-(plain, or with exclusive nodes and so a node count) and the jobspec form,
-each forbidding the other's fields, and a pattern for every string the
+Its JSON Schema is the validator written out: a ``oneOf`` of the command and
+script forms (each plain, or with exclusive nodes and so a node count) and
+the jobspec form, each forbidding the others' fields, and a pattern for every string the
 validator parses. The one rule JSON Schema cannot state (two
 fields compared: ``nodes`` at most ``tasks``) is in the description.
 """
@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from sidecar.jobspec_model import Environment, JobspecV1
-from sidecar.patterns import DEPENDENCY, DURATION, INTEGRAL, NO_NUL, SHELL_WORDS, full
+from sidecar.patterns import DEPENDENCY, DURATION, INTEGRAL, NO_NUL, SCRIPT, SHELL_WORDS, full
 
 _FSD_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_HELP = "use seconds or a duration such as '30s', '10m', '2h'"
@@ -105,8 +105,27 @@ Seconds = Annotated[
     ),
 ]
 Text = Annotated[str, Field(pattern=NO_NUL)]
+MAX_SCRIPT = 1_000_000
 
-_JOBSPEC_FORM = {"jobspec", "command"}
+
+def _check_script(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.startswith("#!"):
+            raise ValueError("a script starts with #! and its interpreter, e.g. #!/bin/sh")
+        if "\0" in value:
+            raise ValueError("a script must not contain a NUL byte")
+        if len(value) > MAX_SCRIPT:
+            raise ValueError(f"a script is at most {MAX_SCRIPT} characters")
+    return value
+
+
+Script = Annotated[
+    str,
+    BeforeValidator(_check_script),
+    WithJsonSchema({"type": "string", "pattern": SCRIPT, "maxLength": MAX_SCRIPT}),
+]
+
+_JOBSPEC_FORM = {"jobspec", "command", "script"}
 _NULL = {"type": "null"}
 
 
@@ -133,26 +152,32 @@ def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exactly_one(schema: dict[str, Any]) -> None:
-    """The forms of a request as alternatives generators build directly: a command (exclusive
-    or not: exclusive nodes need a node count) or a jobspec, each forbidding the other's fields."""
+    """The forms of a request as alternatives generators build directly: a command or a
+    script (exclusive or not: exclusive nodes need a node count) or a jobspec, each
+    forbidding the others' fields; ``batch`` belongs to the script forms."""
     properties = {name: _nullable(prop) for name, prop in schema.pop("properties").items()}
-    command = {
-        **properties,
-        "command": _required(properties["command"]),
-        "jobspec": _NULL,
-        "exclusive": {**_required(properties["exclusive"]), "const": False},
-    }
-    exclusive = {
-        **command,
-        "exclusive": {**_required(properties["exclusive"]), "const": True},
-        "nodes": _required(properties["nodes"]),
-    }
-    jobspec = {"jobspec": _required(properties["jobspec"]), "command": _NULL}
-    forms = [
-        ("CommandJob", command, ["command"]),
-        ("ExclusiveCommandJob", exclusive, ["command", "exclusive", "nodes"]),
-        ("JobspecJob", jobspec, ["jobspec"]),
-    ]
+    shape = {k: v for k, v in properties.items() if k not in ("command", "script", "batch")}
+    forms: list[tuple[str, dict[str, Any], list[str]]] = []
+    for program, title, others in (
+        ("command", "Command", {"script": _NULL}),
+        ("script", "Script", {"command": _NULL, "batch": properties["batch"]}),
+    ):
+        plain = {
+            **shape,
+            **others,
+            program: _required(properties[program]),
+            "jobspec": _NULL,
+            "exclusive": {**_required(properties["exclusive"]), "const": False},
+        }
+        exclusive = {
+            **plain,
+            "exclusive": {**_required(properties["exclusive"]), "const": True},
+            "nodes": _required(properties["nodes"]),
+        }
+        forms.append((f"{title}Job", plain, [program]))
+        forms.append((f"Exclusive{title}Job", exclusive, [program, "exclusive", "nodes"]))
+    jobspec = {"jobspec": _required(properties["jobspec"]), "command": _NULL, "script": _NULL}
+    forms.append(("JobspecJob", jobspec, ["jobspec"]))
     for key in ("type", "additionalProperties"):
         schema.pop(key, None)
     schema["oneOf"] = [
@@ -168,7 +193,7 @@ def _exactly_one(schema: dict[str, Any]) -> None:
 
 
 class JobRequest(BaseModel):
-    """A job to submit: a command with its shape, or a complete Flux jobspec (exactly one).
+    """A job to submit: a command or a script with its shape, or a complete Flux jobspec.
 
     With a command, ``nodes`` must not exceed ``tasks``.
     """
@@ -179,6 +204,17 @@ class JobRequest(BaseModel):
         None,
         description="argv list, or a string split like a shell would",
         examples=[["hostname"], "echo hello"],
+    )
+    script: Script | None = Field(
+        None,
+        description="the text of a script that starts with #!, as flux batch and sbatch take it",
+        examples=["#!/bin/sh\nhostname\n"],
+    )
+    batch: bool = Field(
+        True,
+        strict=True,
+        description="with a script: run it in a Flux instance of its own on the job's "
+        "resources, as flux batch does; false runs it as each task's program",
     )
     jobspec: Jobspec | None = Field(
         None, description="a complete Flux jobspec v1; then no other field"
@@ -204,8 +240,11 @@ class JobRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check_shape(self) -> JobRequest:
-        if (self.command is None) == (self.jobspec is None):
-            raise ValueError("give exactly one of 'command' or 'jobspec'")
+        given = [f for f in ("command", "script", "jobspec") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'command', 'script' or 'jobspec'")
+        if self.script is None and "batch" in self.model_fields_set:
+            raise ValueError("'batch' is for a script: drop it")
         if self.jobspec is not None:
             extra = sorted(self.model_fields_set - _JOBSPEC_FORM)
             if extra:

@@ -84,16 +84,26 @@ def _job_request(args: argparse.Namespace) -> JobRequest:
     if args.dependency:
         fields["dependencies"] = args.dependency
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if sum(bool(given) for given in (command, args.jobspec, args.script)) > 1:
+        raise ValueError("give one of a command, --script or --jobspec")
+    if args.no_batch and args.script is None:
+        raise ValueError("--no-batch is for --script")
     if args.jobspec is not None:
-        if command:
-            raise ValueError("give a command or --jobspec, not both")
-        text = sys.stdin.read() if args.jobspec == "-" else Path(args.jobspec).read_text()
-        fields["jobspec"] = json.loads(text)
+        fields["jobspec"] = json.loads(_read(args.jobspec))
+    elif args.script is not None:
+        fields["script"] = _read(args.script)
+        if args.no_batch:
+            fields["batch"] = False
     elif not command:
         raise ValueError("no command: flux-sidecar submit [OPTIONS] COMMAND [ARG...]")
     else:
         fields["command"] = command
     return JobRequest(**fields)
+
+
+def _read(path: str) -> str:
+    """A file's text, or standard input's for '-'."""
+    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
 
 
 def submit(client: SidecarClient, args: argparse.Namespace) -> int:

@@ -103,6 +103,17 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--jobspec", metavar="FILE", help="submit a jobspec (JSON) from FILE, or - for stdin"
     )
     sub.add_argument(
+        "--script",
+        metavar="FILE",
+        help="submit a batch script (starting with #!) from FILE, or - for stdin: it runs in "
+        "a Flux instance of its own on the job's resources, as flux batch does",
+    )
+    sub.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="with --script: run the script as each task's program instead",
+    )
+    sub.add_argument(
         "--idempotency-key", metavar="KEY", help="makes retries of this submission safe"
     )
     sub.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments")

@@ -72,6 +72,22 @@ SUBMIT_FIELDS = (
     FormField("time_limit", "Time limit", "text", "none", "seconds, or 30s, 10m, 2h", "double"),
     FormField("cwd", "Working directory", "text", "the files root", width="double"),
     FormField("env", "Environment", "textarea", "NAME=value", "one NAME=value a line", "wide"),
+    FormField(
+        "script",
+        "Batch script",
+        "textarea",
+        "#!/bin/sh",
+        "instead of a command: a script starting with #!",
+        "wide",
+    ),
+    FormField(
+        "batch",
+        "Run it as flux batch does",
+        "checkbox",
+        "",
+        "in a Flux instance of its own; unchecked: as each task's program",
+        "wide",
+    ),
 )
 
 

@@ -32,7 +32,7 @@ def _nodes_within_tasks(fields: dict[str, Any], nodes: str, tasks: str, default:
 
 
 def _submission(body: dict[str, Any]) -> None:
-    if "command" in body and body["command"] is not None:
+    if body.get("command") is not None or body.get("script") is not None:
         _nodes_within_tasks(body, "nodes", "tasks", 1)
         # Dependencies name jobs of the instance, queues its configuration.
         body.pop("dependencies", None)

@@ -263,3 +263,43 @@ def test_shutdown_json_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert json.loads(run(capsys, "shutdown", "--status", *args)[1])["phase"] == "serving"
         assert json.loads(run(capsys, "shutdown", "--mode", "drain", *args)[1])["mode"] == "drain"
         assert server.wait_exit(60) == 0
+
+
+def test_submit_a_batch_script_from_a_file(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/sh\necho from the script, rank ${FLUX_TASK_RANK:-0}\n")
+    job_id = submitted(capsys, "--script", str(script), "-n", "2")
+    assert run(capsys, "wait", "--exit-code", job_id)[0] == 0
+    assert run(capsys, "output", job_id)[1] == "from the script, rank 0\n"
+    each = submitted(capsys, "--script", str(script), "--no-batch", "-n", "2")
+    assert run(capsys, "wait", "--exit-code", each)[0] == 0
+    assert sorted(run(capsys, "output", each)[1].splitlines()) == [
+        "from the script, rank 0",
+        "from the script, rank 1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--script", "{script}", "--", "true"], "one of a command, --script or --jobspec"),
+        (["--no-batch", "--", "true"], "--no-batch is for --script"),
+        (["--script", "{plain}"], "starts with #!"),
+    ],
+    ids=["script-and-command", "no-batch-alone", "no-shebang"],
+)
+def test_submit_refuses_a_bad_script(
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    argv: list[str],
+    message: str,
+) -> None:
+    (tmp_path / "ok.sh").write_text("#!/bin/sh\ntrue\n")
+    (tmp_path / "plain.sh").write_text("true\n")
+    paths = {"script": str(tmp_path / "ok.sh"), "plain": str(tmp_path / "plain.sh")}
+    code, _, err = run(capsys, "submit", *(a.format(**paths) for a in argv))
+    assert code in (2, 6), err
+    assert message in err

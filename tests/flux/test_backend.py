@@ -190,3 +190,12 @@ def test_the_request_shape_reaches_flux(api: TestClient, tmp_path: Path) -> None
     # Flux takes an unsatisfiable job and fails it at allocation, as `flux submit` does.
     gpus = wait_for(api, submit(api, command=["true"], gpus_per_task=1)["id"])
     assert (gpus["result"], gpus["exception"]["type"]) == ("FAILED", "alloc")
+
+
+def test_a_batch_script_is_an_instance_of_its_own(api: TestClient) -> None:
+    script = "#!/bin/sh\necho size=$(flux getattr size)\nflux run -N2 -n2 true && echo ran\n"
+    job = submit(api, script=script, tasks=2, nodes=2)
+    done = wait_for(api, job["id"], timeout=120)
+    assert (done["result"], done["nodes"]) == ("COMPLETED", 2)
+    text = api.get(f"/api/v1/jobs/{job['id']}/output", params={"stream": "stdout"}).text
+    assert text.splitlines() == ["size=2", "ran"]

@@ -183,6 +183,29 @@ def test_field_errors_from_the_api_appear_next_to_their_fields(
     expect(page.locator("#submit-error")).to_contain_text("nodes must not be greater than tasks")
 
 
+def test_submit_a_batch_script_from_the_form(page: Page, server: ServerProcess) -> None:
+    sign_in(page, server.token)
+    page.goto("/#/submit")
+    page.get_by_label("Command").fill("true")
+    page.get_by_label("Batch script").fill("#!/bin/sh\necho from a batch script\n")
+    page.get_by_role("button", name="Submit", exact=True).click()
+    expect(page.locator("#f-script-error")).to_contain_text("a command or a script, not both")
+
+    page.get_by_label("Command").fill("")
+    page.get_by_label("Name").fill("web-batch")
+    page.get_by_label("Tasks").fill("2")
+    page.get_by_label("Run it as flux batch does").uncheck()
+    screenshot(page, "submit-script-laptop")
+    page.get_by_role("button", name="Submit", exact=True).click()
+    job_row = page.locator("#jobs-body tr", has_text="web-batch")
+    expect(job_row.locator("td.result")).to_have_text("COMPLETED")
+    job_row.get_by_role("link").click()
+    # Not batch: the script is each of the two tasks' program.
+    expect(page.locator("#job-output .line.out")).to_have_text(
+        ["from a batch script", "from a batch script"]
+    )
+
+
 def test_every_control_is_reachable_from_the_keyboard(page: Page, server: ServerProcess) -> None:
     submit_by_api(server, "true", "keyboard")
     sign_in(page, server.token)

@@ -206,7 +206,8 @@ class FluxBackend:
     # submission
 
     async def submit(self, request: JobRequest) -> Job:
-        jobspec, urgency = jobspec_for(request)
+        bindir = self._worker.broker_bindir if self._worker is not None else None
+        jobspec, urgency = jobspec_for(request, bindir)
         return job_from_record(await self._call(submit_and_list(jobspec, urgency)))
 
     # queries

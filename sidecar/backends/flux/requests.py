@@ -51,10 +51,10 @@ def rpc(topic: str, payload: Any = None) -> Start[Any]:
     return start
 
 
-def jobspec_for(request: JobRequest) -> tuple[str, int]:
+def jobspec_for(request: JobRequest, flux_bindir: str | None = None) -> tuple[str, int]:
     """The jobspec to submit (JSON) and its urgency; a raw jobspec passes Flux's validator."""
     if request.jobspec is None:
-        return json.dumps(build_jobspec(request)), request.urgency
+        return json.dumps(build_jobspec(request, flux_bindir)), request.urgency
     from flux.job import validate_jobspec
 
     spec = copy.deepcopy(request.jobspec)

@@ -48,6 +48,17 @@ _LOST = frozenset({errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN})
 
 
 Operation = Callable[[Session], None]
+_PLUGIN_SUFFIX = "/lib/flux/shell/plugins"
+
+
+def flux_bindir(shell_pluginpath: str) -> str | None:
+    """Where the broker's own ``flux`` command is, from its install's shell plugin path.
+
+    The broker may run another Flux than the sidecar's (the operator's view, under
+    /mnt/flux/view): a batch job's broker, and a script's ``flux`` calls, need its.
+    """
+    first = shell_pluginpath.split(":", 1)[0].rstrip("/")
+    return first.removesuffix(_PLUGIN_SUFFIX) + "/bin" if first.endswith(_PLUGIN_SUFFIX) else None
 
 
 class FluxWorker:
@@ -81,6 +92,7 @@ class FluxWorker:
         self.uri: str | None = None
         self.size = 0
         self.broker_version: str | None = None
+        self.broker_bindir: str | None = None
 
     # the event loop's side
 
@@ -160,11 +172,15 @@ class FluxWorker:
             handle = flux.Flux(uri)
             size = int(handle.attr_get("size"))
             version = handle.attr_get("version")
+            plugins = handle.attr_get("conf.shell_pluginpath")
         except OSError as exc:
             self._set_problem(f"cannot reach the Flux broker at {uri}: {exc.strerror or exc}")
             return None
         self.uri, self.size = uri, size
         self.broker_version = version.decode() if isinstance(version, bytes) else str(version)
+        self.broker_bindir = flux_bindir(
+            plugins.decode() if isinstance(plugins, bytes) else plugins
+        )
         logger.info("connected to the Flux broker at %s (size %d)", uri, size)
         return Session(handle, uri)
 

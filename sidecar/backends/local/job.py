@@ -10,14 +10,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import tempfile
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sidecar.backends.base import Stream
 from sidecar.jobid import encode_f58
-from sidecar.jobspec import job_environment
+from sidecar.jobspec import job_environment, job_name
 from sidecar.models import (
     Job,
     JobEvent,
@@ -63,7 +65,8 @@ class LocalJob:
     def name(self) -> str:
         """The job's name, or its program's base name as Flux shows it."""
         req = self.request
-        return req.name or (req.command[0].rsplit("/", 1)[-1] if req.command else "job")
+        name = job_name(req)
+        return name or (req.command[0].rsplit("/", 1)[-1] if req.command else "job")
 
     @property
     def cores(self) -> int:
@@ -167,8 +170,10 @@ async def _pump(job: LocalJob, reader: asyncio.StreamReader, stream: Stream, ran
         job.add_output(stream, rank, pending.decode(errors="replace"))
 
 
-def _task_env(job: LocalJob, rank: int) -> dict[str, str]:
+def _task_env(job: LocalJob, rank: int, tmpdir: str | None) -> dict[str, str]:
     env = job_environment(job.request.env)
+    if tmpdir is not None:
+        env["FLUX_JOB_TMPDIR"] = tmpdir
     env.update(
         FLUX_JOB_ID=job.f58,
         FLUX_JOB_SIZE=str(job.request.tasks),
@@ -179,16 +184,15 @@ def _task_env(job: LocalJob, rank: int) -> dict[str, str]:
     return env
 
 
-async def _run_task(job: LocalJob, rank: int) -> int:
+async def _run_task(job: LocalJob, rank: int, command: list[str], tmpdir: str | None = None) -> int:
     """Run one task to its end; its exit status as Flux reports it (128+N when killed)."""
-    command = job.request.command or []
     try:
         proc = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=_task_env(job, rank),
+            env=_task_env(job, rank, tmpdir),
             cwd=job.request.cwd or job.cwd,
             start_new_session=True,
         )
@@ -218,9 +222,26 @@ async def _run_task(job: LocalJob, rank: int) -> int:
 
 
 async def run_tasks(job: LocalJob) -> int:
-    """Run every task of the job; the largest exit status, as Flux's job shell reports."""
-    statuses = await asyncio.gather(*(_run_task(job, r) for r in range(job.request.tasks)))
-    return max(statuses)
+    """Run every task of the job; the largest exit status, as Flux's job shell reports.
+
+    A script is written, executable, to a directory of the job's own (Flux's
+    ``{{tmpdir}}``) and run there: once for a batch job (its one "instance"
+    holds the job's cores), or as each task's program.
+    """
+    request = job.request
+    if request.script is None:
+        command = list(request.command or [])
+        return max(
+            await asyncio.gather(*(_run_task(job, r, command) for r in range(request.tasks)))
+        )
+    with tempfile.TemporaryDirectory(prefix="flux-sidecar-job-") as tmpdir:
+        script = Path(tmpdir) / "script"
+        script.write_text(request.script, encoding="utf-8")
+        script.chmod(0o700)
+        ranks = 1 if request.batch else request.tasks
+        return max(
+            await asyncio.gather(*(_run_task(job, r, [str(script)], tmpdir) for r in range(ranks)))
+        )
 
 
 async def terminate(job: LocalJob) -> None:

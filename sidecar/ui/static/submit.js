@@ -60,8 +60,15 @@ function requestBody() {
   const values = Object.fromEntries(new FormData(form));
   const body = {};
   const command = values.command.trim();
-  if (!command) throw new FieldError("command", "enter a command to run");
-  body.command = command;
+  const script = values.script.trimStart();
+  if (command && script) throw new FieldError("script", "give a command or a script, not both");
+  if (!command && !script) throw new FieldError("command", "enter a command to run, or a script");
+  if (script) {
+    body.script = script;
+    body.batch = values.batch === "on";
+  } else {
+    body.command = command;
+  }
   for (const name of ["name", "cwd"]) {
     if (values[name].trim()) body[name] = values[name].trim();
   }
