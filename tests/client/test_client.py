@@ -43,6 +43,13 @@ def test_submit_wait_output(sidecar: SidecarClient) -> None:
     }
 
 
+def test_submit_a_batch_script(sidecar: SidecarClient) -> None:
+    job = sidecar.submit(script="#!/bin/sh\necho scripted\n", tasks=2)
+    done = sidecar.wait(job.id, timeout=60)
+    assert (done.name, done.result, done.tasks) == ("batch", JobResult.COMPLETED, 2)
+    assert sidecar.output(job.id) == "scripted\n"
+
+
 def test_submit_takes_a_request_model_and_any_id_encoding(sidecar: SidecarClient) -> None:
     job = sidecar.submit(JobRequest(command=["true"], tasks=2))
     assert job.tasks == 2
