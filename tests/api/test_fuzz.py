@@ -19,9 +19,8 @@ from sidecar.server.app import create_app
 from tests.support.app import make_settings
 from tests.support.fuzz import (
     assert_clean,
-    config_with_targets,
+    fuzz_all_but_shutdown,
     run_schemathesis,
-    sleepers,
     started_jobs,
 )
 from tests.support.held import HeldBackend
@@ -44,14 +43,7 @@ def live(backend: HeldBackend) -> Iterator[LiveServer]:
 def test_every_operation_but_shutdown(
     live: LiveServer, backend: HeldBackend, tmp_path: Path
 ) -> None:
-    since = time.time()
-    running = sleepers(live, backend, 2)
-    config = config_with_targets(tmp_path / "schemathesis.toml", running)
-    report = run_schemathesis(
-        live.url, tmp_path / "report.json", f"--exclude-path-regex={SHUTDOWN}", config=config
-    )
-    assert_clean(report, operations=26)
-    assert started_jobs(live, backend, since, running) == []
+    fuzz_all_but_shutdown(live, backend, tmp_path, operations=26)
 
 
 def test_shutdown_operations(live: LiveServer, backend: HeldBackend, tmp_path: Path) -> None:

@@ -32,8 +32,7 @@ def root(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("FLUX_SIDECAR_TOKEN", server.token)
     assert server.files_root is not None
     yield server.files_root
-    for path in sorted(server.files_root.rglob("*"), reverse=True):
-        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+    server.empty_files_root()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

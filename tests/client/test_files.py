@@ -35,8 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def root(server: ServerProcess) -> Iterator[Path]:
     assert server.files_root is not None
     yield server.files_root
-    for path in sorted(server.files_root.rglob("*"), reverse=True):
-        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+    server.empty_files_root()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ stops one of its own. Every job left active is cancelled at the end.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +18,8 @@ from sidecar.models import ACTIVE_STATES, JobQuery
 from sidecar.server.app import create_app
 from tests.support.app import make_backend, make_settings
 from tests.support.fuzz import (
-    assert_clean,
-    config_with_targets,
+    fuzz_all_but_shutdown,
     on_server,
-    run_schemathesis,
-    sleepers,
-    started_jobs,
 )
 from tests.support.held import HeldBackend
 from tests.support.inprocess import LiveServer, serve_in_thread
@@ -53,11 +48,4 @@ def live(backend: HeldBackend) -> Iterator[LiveServer]:
 def test_every_operation_but_shutdown(
     live: LiveServer, backend: HeldBackend, tmp_path: Path
 ) -> None:
-    since = time.time()
-    running = sleepers(live, backend, 2)
-    config = config_with_targets(tmp_path / "schemathesis.toml", running)
-    report = run_schemathesis(
-        live.url, tmp_path / "report.json", f"--exclude-path-regex={SHUTDOWN}", config=config
-    )
-    assert_clean(report, operations=26)
-    assert started_jobs(live, backend, since, running) == []
+    fuzz_all_but_shutdown(live, backend, tmp_path, operations=26)

@@ -136,3 +136,20 @@ def started_jobs(
         for job in page.jobs
         if job.t_submit >= since and job.t_run is not None and job.id not in sleeping
     ]
+
+
+SHUTDOWN = r"^/api/v1/shutdown$|^/v1/service/stop$"
+
+
+def fuzz_all_but_shutdown(
+    live: LiveServer, backend: HeldBackend, tmp_path: Path, operations: int
+) -> None:
+    """Every operation but the two that end the server; nothing may have run but two sleepers."""
+    since = time.time()
+    running = sleepers(live, backend, 2)
+    config = config_with_targets(tmp_path / "schemathesis.toml", running)
+    report = run_schemathesis(
+        live.url, tmp_path / "report.json", f"--exclude-path-regex={SHUTDOWN}", config=config
+    )
+    assert_clean(report, operations=operations)
+    assert started_jobs(live, backend, since, running) == []

@@ -71,6 +71,12 @@ class ServerProcess:
     def logs(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def empty_files_root(self) -> None:
+        """What a test left under the files root goes, so the next starts from nothing."""
+        assert self.files_root is not None
+        for path in sorted(self.files_root.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+
     def wait_exit(self, timeout: float) -> int:
         return self.proc.wait(timeout=timeout)
 
