@@ -18,6 +18,7 @@ from sidecar.backends.local.backend import LocalBackend
 from sidecar.server.app import create_app
 from tests.support.app import make_settings
 from tests.support.fuzz import (
+    SHUTDOWN,
     assert_clean,
     fuzz_all_but_shutdown,
     run_schemathesis,
@@ -25,8 +26,6 @@ from tests.support.fuzz import (
 )
 from tests.support.held import HeldBackend
 from tests.support.inprocess import LiveServer, serve_in_thread
-
-SHUTDOWN = r"^/api/v1/shutdown$|^/v1/service/stop$"
 
 
 @pytest.fixture

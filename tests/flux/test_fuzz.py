@@ -25,7 +25,6 @@ from tests.support.held import HeldBackend
 from tests.support.inprocess import LiveServer, serve_in_thread
 
 pytestmark = pytest.mark.flux
-SHUTDOWN = r"^/api/v1/shutdown$|^/v1/service/stop$"
 
 
 @pytest.fixture
