@@ -1,14 +1,14 @@
 """The flux backend: the ``JobBackend`` contract over the Flux Python bindings.
 
-One reactor thread owns the Flux handle (``flux_worker``); every method here
+One reactor thread owns the Flux handle (``worker``); every method here
 queues an operation on it and awaits the answer, so the event loop never waits
 on Flux and many requests are in flight on the handle at once (submissions
 are ``submit_async`` futures, not a lock around ``submit``; what is asked of
-Flux is in ``flux_requests``). Jobs come from job-list (``job_list`` with
-filters and a submit-time window pushed down, see ``flux_paging``;
+Flux is in ``requests``). Jobs come from job-list (``job_list`` with
+filters and a submit-time window pushed down, see ``paging``;
 ``job_list_id`` for one job; ``job-list.job-stats`` read by ``JobStats`` for
-counts), output and per-job events from eventlog watches (``flux_streams``),
-all-job events from the job manager's journal (``flux_events``), resources
+counts), output and per-job events from eventlog watches (``streams``),
+all-job events from the job manager's journal (``events``), resources
 from ``resource_list``, readiness from ``state-machine.wait``, and the broker
 stops with ``shutdown.start``.
 

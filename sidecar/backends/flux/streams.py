@@ -1,6 +1,6 @@
 """Flux watches as async streams: a job's eventlog, and its output.
 
-A watch lives on the reactor thread (``flux_worker``) and feeds a ``Channel``
+A watch lives on the reactor thread (``worker``) and feeds a ``Channel``
 that one async reader drains on the event loop. The reader's going away
 (a client disconnect) posts ``stop``, which cancels the Flux watch at once, so
 nothing keeps watching for a client that left.

@@ -5,7 +5,7 @@ A Flux handle is not thread-safe and the bindings have no asyncio integration
 event loop queues operations and writes a byte to a pipe the reactor watches;
 an operation starts Flux futures with ``then`` callbacks and returns, so many
 requests (submissions above all) are in flight on the one handle at once.
-Answers go back to the loop in batches (``flux_bridge``).
+Answers go back to the loop in batches (``bridge``).
 
 Every Flux object is created and released on this thread, and the loop only
 sees plain Python values: some Flux destructors send an RPC, which must never
