@@ -45,13 +45,13 @@ class IdleWatch:
         return left is not None and left <= 0
 
     def status(self) -> IdleStatus | None:
-        left = self.seconds_left()
-        if self.after_seconds is None or left is None:
+        if self.after_seconds is None:
             return None
+        idle = self.idle_seconds()
         return IdleStatus(
             after_seconds=self.after_seconds,
-            idle_seconds=round(self.idle_seconds(), 3),
-            seconds_left=round(left, 3),
+            idle_seconds=round(idle, 3),
+            seconds_left=round(max(0.0, self.after_seconds - idle), 3),
         )
 
 
