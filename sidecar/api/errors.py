@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sidecar.api.auth import Authenticator
 from sidecar.errors import SidecarError
 from sidecar.models import ErrorBody, FieldError, ValidationErrorBody
 
@@ -46,11 +47,28 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     errors = []
     for err in exc.errors():
         message = str(err.get("msg", "invalid value"))
-        if err.get("type") == "json_invalid":
-            message = "request body is not valid JSON"
+        field = _field_name(tuple(err.get("loc", ())))
+        if err.get("type") == "json_invalid":  # its loc is ("body", <offset>)
+            message, field = "request body is not valid JSON", "body"
         message = message.removeprefix("Value error, ")
-        errors.append({"field": _field_name(tuple(err.get("loc", ()))), "message": message})
+        errors.append({"field": field, "message": message})
     return errors
+
+
+def refuse_unauthenticated(request: Request) -> None:
+    """Raise ``AuthError`` when the document secures this operation and the token is wrong.
+
+    FastAPI parses a JSON body before it solves any dependency, so a malformed
+    body would otherwise answer 422 to a caller without the token, telling it
+    what the route accepts; the token check must come first on every route.
+    """
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None)
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    operation = paths.get(template or "", {}).get(request.method.lower(), {})
+    if operation.get("security"):
+        authenticator: Authenticator = request.app.state.authenticator
+        authenticator.check(request.headers.get("authorization"))
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +122,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        try:
+            refuse_unauthenticated(request)
+        except SidecarError as refused:
+            return error_response(refused.status_code, refused.detail, refused.headers)
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return error_response(422, detail or "invalid request", errors=errors)

@@ -86,6 +86,37 @@ def test_operation_requires_the_token(
     assert TOKEN not in response.text
 
 
+# Bodies and queries the routes would refuse: the token is checked first, so a caller
+# without it learns nothing of what a route accepts.
+BAD_REQUESTS: dict[str, dict[str, Any]] = {
+    "malformed-json": {"content": b"{bad", "headers": {"Content-Type": "application/json"}},
+    "not-utf8": {"content": b"\xff\xfe", "headers": {"Content-Type": "application/json"}},
+    "wrong-fields": {"json": {"mode": "maybe", "signal": [], "command": 5, "no": 1}},
+    "text-body": {"content": b"x", "headers": {"Content-Type": "text/plain"}},
+    "bad-query": {"json": {}, "params": {"limit": "0", "follow": "maybe", "after": "-1"}},
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_REQUESTS), ids=str)
+@pytest.mark.parametrize(("method", "path"), _operations(secured=True), ids=lambda v: str(v))
+def test_the_token_is_checked_before_the_request(
+    strict_client: TestClient, method: str, path: str, bad: str
+) -> None:
+    response = strict_client.request(method, _concrete(path), **BAD_REQUESTS[bad])
+    assert response.status_code == 401, (method, path, response.text)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_a_malformed_body_names_the_body(strict_client: TestClient) -> None:
+    response = strict_client.post(
+        "/api/v1/jobs",
+        content=b"{bad",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+
+
 @pytest.mark.parametrize(("method", "path"), _operations(secured=False), ids=lambda v: str(v))
 def test_an_operation_without_security_needs_no_token(
     strict_client: TestClient, method: str, path: str
