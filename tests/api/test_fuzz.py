@@ -8,7 +8,6 @@ it is sent to, so it gets a server of its own whose exit is not wired:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +16,7 @@ import pytest
 from sidecar.backends.local.backend import LocalBackend
 from sidecar.server.app import create_app
 from tests.support.app import make_settings
-from tests.support.fuzz import (
-    SHUTDOWN,
-    assert_clean,
-    fuzz_all_but_shutdown,
-    run_schemathesis,
-    started_jobs,
-)
+from tests.support.fuzz import fuzz_all_but_shutdown, fuzz_shutdown
 from tests.support.held import HeldBackend
 from tests.support.inprocess import LiveServer, serve_in_thread
 
@@ -46,11 +39,4 @@ def test_every_operation_but_shutdown(
 
 
 def test_shutdown_operations(live: LiveServer, backend: HeldBackend, tmp_path: Path) -> None:
-    since = time.time()
-    # No links lead to or from shutdown and it has no examples: no stateful or examples phase.
-    phases = ("coverage", "fuzzing")
-    report = run_schemathesis(
-        live.url, tmp_path / "report.json", f"--include-path-regex={SHUTDOWN}", phases=phases
-    )
-    assert_clean(report, operations=3, phases=phases)
-    assert started_jobs(live, backend, since, []) == []
+    fuzz_shutdown(live, backend, tmp_path)

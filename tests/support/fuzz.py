@@ -153,3 +153,15 @@ def fuzz_all_but_shutdown(
     )
     assert_clean(report, operations=operations)
     assert started_jobs(live, backend, since, running) == []
+
+
+def fuzz_shutdown(live: LiveServer, backend: HeldBackend, tmp_path: Path) -> None:
+    """The shutdown operations, on a server of their own: nothing may have run."""
+    since = time.time()
+    # No links lead to or from shutdown and it has no examples: no stateful or examples phase.
+    phases = ("coverage", "fuzzing")
+    report = run_schemathesis(
+        live.url, tmp_path / "report.json", f"--include-path-regex={SHUTDOWN}", phases=phases
+    )
+    assert_clean(report, operations=3, phases=phases)
+    assert started_jobs(live, backend, since, []) == []
