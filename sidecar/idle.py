@@ -3,9 +3,12 @@
 A MiniCluster bills until it is shut down, and people forget. With
 ``--idle-shutdown DURATION`` the sidecar shuts it down (as ``POST
 /api/v1/shutdown`` in mode drain would) once no job has been active and no
-API call has arrived for that long. Probes, scrapes and the web page's files
-are not calls: a Prometheus scraping every 15 s must not keep a cluster alive.
-A stream that stays open counts when it starts, not while it lasts.
+API call has arrived for that long, counted from when the broker is ready (a
+MiniCluster whose brokers take long to join is not idle meanwhile). Probes,
+scrapes, the web page's files and status reads are not calls
+(``sidecar.api.activity``): a Prometheus scraping every 15 s, or a browser tab
+polling the resources, must not keep a cluster alive. A stream that stays
+open counts when it starts, not while it lasts.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ class IdleWatch:
         return self.after_seconds is not None
 
     def touch(self) -> None:
-        """An API call arrived, or a job was seen active."""
+        """An API call arrived, a job was seen active, or the broker is not ready yet."""
         self._busy = time.monotonic()
 
     def idle_seconds(self) -> float:

@@ -236,7 +236,9 @@ class Lifecycle:
                 self.begin_shutdown("now", 0, stop_broker=False, reason="completion-file")
                 return
             ready = await self._broker_ready()
-            if ready and await self._idle_is_over():
+            if not ready:
+                self.idle.touch()  # idle time counts from when the broker is ready
+            elif await self._idle_is_over():
                 logger.info(
                     "idle for %.0fs (no job active, no API call): shutting down",
                     self.idle.idle_seconds(),

@@ -77,6 +77,11 @@ def create_app(
         await backend.start()
         lifecycle.start_watching()
         logger.info("serving the %s backend", backend.kind)
+        if idle.enabled:
+            logger.info(
+                "idle teardown on: shutting down after %.0fs with no job active and no API call",
+                idle.after_seconds,
+            )
         try:
             yield
         finally:

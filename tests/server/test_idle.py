@@ -47,6 +47,38 @@ def test_a_sidecar_with_nothing_to_do_shuts_down(tmp_path: Path) -> None:
     assert "shutdown requested (idle): mode drain" in server.logs()
 
 
+def _poll(server: ServerProcess, paths: tuple[str, ...], *, seconds: float) -> None:
+    """GET each path every 0.2 s for ``seconds``, while the server lives."""
+    deadline = time.monotonic() + seconds
+    with server.client() as http, httpx.Client(base_url=server.url) as anonymous:
+        while server.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                for path in paths:
+                    http.get(path, timeout=2)
+                anonymous.get("/api/v1/jobs", timeout=2)  # no token: 401, not a call
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+
+
+def test_status_reads_and_refused_calls_do_not_keep_it_alive(tmp_path: Path) -> None:
+    # What the web page polls, what asks how long is left, and paths no route serves.
+    reads = ("/api/v1/info", "/api/v1/resources", "/api/v1/shutdown", "/v1/nodes", "/api/v1/nope")
+    with _serve(tmp_path, "1s") as server:
+        _poll(server, reads, seconds=EXIT_TIMEOUT)  # returns early once the server exits
+        assert server.proc.poll() == 0, "status reads kept the sidecar alive"
+    assert "shutdown requested (idle): mode drain" in server.logs()
+
+
+def test_calls_keep_it_alive(tmp_path: Path) -> None:
+    with _serve(tmp_path, "3s") as server:
+        assert "idle teardown on: shutting down after 3s" in server.logs()
+        _poll(server, ("/api/v1/jobs", "/api/v1/files"), seconds=8)
+        assert server.proc.poll() is None, "shut down while calls kept arriving"
+        assert server.wait_exit(EXIT_TIMEOUT) == 0
+    assert "shutdown requested (idle): mode drain" in server.logs()
+
+
 def test_a_running_job_is_waited_for(tmp_path: Path) -> None:
     with _serve(tmp_path, "1s") as server:
         changes: list[dict[str, object]] = []
@@ -88,15 +120,21 @@ def test_info_and_metrics_say_how_long_is_left(tmp_path: Path) -> None:
         assert "flux_sidecar_idle_seconds " in metrics
 
 
-def test_without_the_option_there_is_no_idle_teardown(tmp_path: Path) -> None:
-    with run_server(tmp_path, TOKEN) as server, server.client() as http:
+@pytest.mark.parametrize("args", [(), ("--idle-shutdown", "0")], ids=["unset", "zero"])
+def test_without_the_option_there_is_no_idle_teardown(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    with (
+        run_server(tmp_path, TOKEN, args=("--backend", "local", *args)) as server,
+        server.client() as http,
+    ):
         assert http.get("/api/v1/info").json()["idle_shutdown"] is None
         assert (
             "flux_sidecar_idle_shutdown_seconds_left" not in httpx.get(f"{server.url}/metrics").text
         )
 
 
-@pytest.mark.parametrize("duration", ["soon", "-5", "10 minutes", "5x"])
+@pytest.mark.parametrize("duration", ["soon", "-5", "10 minutes", "5x", "nan", "1e9"])
 def test_a_bad_duration_is_refused_at_start(tmp_path: Path, duration: str) -> None:
     done = subprocess.run(
         [*SERVE, "--idle-shutdown", duration],
