@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -28,6 +29,15 @@ from sidecar.api.errors import error_response, validation_errors
 from sidecar.api.streaming import until_stopped
 from sidecar.compat.shapes import (
     InvalidSubmit,
+    UpstreamAccessToken,
+    UpstreamJob,
+    UpstreamJobMessage,
+    UpstreamJobs,
+    UpstreamJobTable,
+    UpstreamMessage,
+    UpstreamNodes,
+    UpstreamOutput,
+    UpstreamShutdown,
     UpstreamSubmit,
     describe,
     expand_hostlist,
@@ -64,6 +74,11 @@ _REFUSED: _Responses = {
     401: {"description": "missing or refused credentials"},
     429: {"description": "the same refused JWT again at once: fix the secret key or token"},
 }
+
+
+def _answer(model: Any, description: str) -> _Responses:
+    """A 200 documented by ``model``; the route's dict goes out unvalidated (no response model)."""
+    return {200: {"model": model, "description": description}}
 
 
 class UpstreamRoute(APIRoute):
@@ -259,26 +274,55 @@ def create_router(settings: Settings, authenticator: Authenticator) -> APIRouter
         route_class=UpstreamRoute,
         generate_unique_id_function=_operation_id,
     )
-    router.add_api_route("/token", token, methods=["POST"], responses=_REFUSED)
+    router.add_api_route(
+        "/token",
+        token,
+        methods=["POST"],
+        response_model=None,
+        responses={**_answer(UpstreamAccessToken, "an access token for /v1"), **_REFUSED},
+    )
     protected = APIRouter(
         dependencies=[Depends(require_auth)],
         route_class=UpstreamRoute,
         generate_unique_id_function=_operation_id,
     )
-    add = protected.add_api_route
+    add = partial(protected.add_api_route, response_model=None)
     add(
         "/jobs/submit",
         submit,
         methods=["POST"],
-        responses=_SUBMIT_ERRORS,
+        responses={**_answer(UpstreamJobMessage, "the job was submitted"), **_SUBMIT_ERRORS},
         openapi_extra={"parameters": submit_parameters()},
     )
     # Else GET /v1/jobs/submit would reach /v1/jobs/{job_id} and answer "no such id".
     add("/jobs/submit", not_allowed, methods=["GET"], include_in_schema=False)
-    add("/jobs", list_jobs, methods=["GET"])
-    add("/jobs/search", search_jobs, methods=["GET"])
-    add("/jobs/{job_id}", get_job, methods=["GET"], responses=_JOB_ERRORS)
-    add("/jobs/{job_id}/output", job_output, methods=["GET"], responses=_JOB_ERRORS)
+    add(
+        "/jobs",
+        list_jobs,
+        methods=["GET"],
+        responses=_answer(UpstreamJobs, "{jobs: [...]}; with details by id, or a list"),
+    )
+    add(
+        "/jobs/search",
+        search_jobs,
+        methods=["GET"],
+        responses=_answer(UpstreamJobTable, "the matching jobs"),
+    )
+    add(
+        "/jobs/{job_id}",
+        get_job,
+        methods=["GET"],
+        responses={**_answer(UpstreamJob, "the job"), **_JOB_ERRORS},
+    )
+    add(
+        "/jobs/{job_id}/output",
+        job_output,
+        methods=["GET"],
+        responses={
+            **_answer(UpstreamOutput | UpstreamMessage, "the output, or a Message if none yet"),
+            **_JOB_ERRORS,
+        },
+    )
     add(
         "/jobs/{job_id}/output/stream",
         stream_output,
@@ -286,8 +330,23 @@ def create_router(settings: Settings, authenticator: Authenticator) -> APIRouter
         response_class=StreamingResponse,
         responses={200: {"content": {"text/plain": {}}}, **_JOB_ERRORS},
     )
-    add("/jobs/{job_id}/cancel", cancel_job, methods=["POST"], responses=_CANCEL_ERRORS)
-    add("/nodes", list_nodes, methods=["GET"], responses=_UNAVAILABLE)
-    add("/service/stop", stop_service, methods=["POST"], responses=_SHUTDOWN_CONFLICT)
+    add(
+        "/jobs/{job_id}/cancel",
+        cancel_job,
+        methods=["POST"],
+        responses={**_answer(UpstreamJobMessage, "cancelling"), **_CANCEL_ERRORS},
+    )
+    add(
+        "/nodes",
+        list_nodes,
+        methods=["GET"],
+        responses={**_answer(UpstreamNodes, "the nodes that are up"), **_UNAVAILABLE},
+    )
+    add(
+        "/service/stop",
+        stop_service,
+        methods=["POST"],
+        responses={**_answer(UpstreamShutdown, "the shutdown started"), **_SHUTDOWN_CONFLICT},
+    )
     router.include_router(protected)
     return router

@@ -11,12 +11,19 @@ import ast
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+)
 
 from sidecar.errors import InvalidRequest
-from sidecar.models import Job, JobRequest, JobResult
+from sidecar.models import Job, JobRequest, JobResult, JobState, ShutdownStatus
 from sidecar.patterns import DURATION, ENV_NAME, NO_NUL, SHELL_WORDS, full
 
 # Upstream's submit fields and ours; the reverse names error messages in upstream's terms.
@@ -212,6 +219,118 @@ def upstream_job(job: Job, now: float) -> dict[str, Any]:
             "note": exc.note if exc else "",
         },
     }
+
+
+# The answers, for the document only: the routes return their dicts unvalidated.
+_ANSWER = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+_UNSET = Literal[""]
+
+
+class UpstreamJobException(BaseModel):
+    """A job's ``exception``; ``occurred`` false and the rest empty when there was none."""
+
+    model_config = _ANSWER
+    occurred: bool
+    severity: int | _UNSET
+    type: str
+    note: str
+
+
+class UpstreamJob(BaseModel):
+    """A job in upstream's shape (``upstream_job``): Flux's job-list entry plus extras."""
+
+    model_config = _ANSWER
+    id: int = Field(description="the job id in decimal")
+    name: str
+    user: str
+    state: JobState
+    result: JobResult | _UNSET = Field(description="empty until the job has ended")
+    success: bool
+    returncode: int | _UNSET = Field(description="empty until the job has ended")
+    runtime: float
+    urgency: int
+    queue: str
+    ntasks: int
+    ncores: int
+    nnodes: int
+    nodelist: str
+    t_submit: float
+    t_run: float = Field(description="0 until the job runs, as are the later times")
+    t_cleanup: float
+    t_inactive: float
+    exception_occurred: bool
+    exception: UpstreamJobException
+
+
+class UpstreamJobList(BaseModel):
+    """``GET /v1/jobs`` without ``details``."""
+
+    model_config = _ANSWER
+    jobs: list[UpstreamJob]
+
+
+class UpstreamJobsById(RootModel[dict[Annotated[str, Field(pattern=r"^[0-9]+$")], UpstreamJob]]):
+    """``GET /v1/jobs?details=true``: the jobs by decimal id."""
+
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
+
+
+# Without details: {"jobs": [...]}; with details: by id, or with listing a list.
+UpstreamJobs = UpstreamJobList | UpstreamJobsById | list[UpstreamJob]
+
+
+class UpstreamJobTable(BaseModel):
+    """``GET /v1/jobs/search``: a page of upstream's data table."""
+
+    model_config = _ANSWER
+    data: list[UpstreamJob]
+    draw: str | int = Field(description="the request's draw, else 1")
+    recordsTotal: int
+    recordsFiltered: int
+
+
+class UpstreamJobMessage(BaseModel):
+    """Submit and cancel: upstream's ``Message`` and the job's decimal id."""
+
+    model_config = _ANSWER
+    Message: str
+    id: int
+
+
+class UpstreamMessage(BaseModel):
+    """Upstream's answer without data, such as output that does not exist yet."""
+
+    model_config = _ANSWER
+    Message: str
+
+
+class UpstreamOutput(BaseModel):
+    """A job's output so far, line by line."""
+
+    model_config = _ANSWER
+    Output: list[str]
+
+
+class UpstreamNodes(BaseModel):
+    """The nodes that are up."""
+
+    model_config = _ANSWER
+    nodes: list[str]
+
+
+class UpstreamAccessToken(BaseModel):
+    """What ``POST /v1/token`` issues: an access token for ``/v1``."""
+
+    model_config = _ANSWER
+    access_token: str
+    token_type: Literal["Bearer"]
+
+
+class UpstreamShutdown(ShutdownStatus):
+    """``POST /v1/service/stop``: upstream's ``Message`` and the shutdown's status."""
+
+    model_config = _ANSWER
+    Message: str
 
 
 _TOP_LEVEL_COMMA = re.compile(r",(?![^\[]*\])")
