@@ -132,6 +132,14 @@ def request_from_jobspec(jobspec: dict[str, Any]) -> JobRequest:
     would, so the request's own cross-field checks (nodes at most tasks) do not
     apply: Flux takes such a jobspec too.
     """
+    # Flux takes a cwd of any length: the API's limit is on what the caller sent,
+    # and a relative cwd has since been joined onto the files root.
+    attributes = jobspec.get("attributes")
+    given = attributes.get("system") if isinstance(attributes, dict) else None
+    cwd = given.get("cwd") if isinstance(given, dict) else None
+    if isinstance(cwd, str):
+        without = {k: v for k, v in given.items() if k != "cwd"}  # type: ignore[union-attr]
+        jobspec = {**jobspec, "attributes": {**attributes, "system": without}}  # type: ignore[dict-item]
     try:
         spec = JobspecV1.model_validate(jobspec)
     except ValidationError as exc:
@@ -155,7 +163,7 @@ def request_from_jobspec(jobspec: dict[str, Any]) -> JobRequest:
         gpus_per_task=gpus,
         exclusive=exclusive,
         time_limit=system.duration,
-        cwd=system.cwd,
+        cwd=cwd if isinstance(cwd, str) else system.cwd,
         env=dict(system.environment),
         name=system.job.name if system.job else None,
         queue=system.queue,

@@ -228,7 +228,9 @@ class JobRequest(BaseModel):
     gpus_per_task: Annotated[int, Strict(), Field(ge=0, le=1_000), INTEGRAL] = Field(0)
     exclusive: bool = Field(False, strict=True, description="whole nodes; needs nodes")
     time_limit: Seconds = Field(0.0, description="seconds, or a Flux duration like '10m'; 0 = none")
-    cwd: Annotated[str, Field(pattern=NO_NUL, max_length=4096)] | None = None
+    cwd: Annotated[str, Field(pattern=NO_NUL, max_length=4096)] | None = Field(
+        None, description="working directory; relative paths and none mean under the files root"
+    )
     env: Environment = Field(default_factory=dict, description="the job's whole environment")
     queue: Annotated[str, Field(pattern=NO_NUL, max_length=256)] | None = None
     urgency: Annotated[int, Strict(), Field(ge=0, le=31), INTEGRAL] = Field(

@@ -2,28 +2,43 @@
 
 Flux runs a jobspec without ``cwd`` wherever its broker happens to run, and the
 local backend where the sidecar does; filling it in here, above both, makes the
-two behave the same and puts every such job where uploads land.
+two behave the same and puts every such job where uploads land. A relative
+``cwd`` is taken under the files root too, as a relative file path is: the
+broker's own working directory means nothing to a caller.
 """
 
 from __future__ import annotations
 
 import copy
+import posixpath
 from typing import Any
 
 from sidecar.backends.base import JobBackend
 from sidecar.models import Job, JobRequest
 
 
+def _under(root: str, cwd: Any) -> Any:
+    """``cwd`` joined onto ``root`` when it is a relative path; anything else as it is."""
+    if isinstance(cwd, str) and cwd and not posixpath.isabs(cwd):
+        return posixpath.normpath(posixpath.join(root, cwd))
+    return cwd
+
+
 def with_default_cwd(request: JobRequest, cwd: str) -> JobRequest:
-    """The request with ``cwd`` as its working directory, unless it names one."""
+    """The request with ``cwd`` as its working directory unless it names one, and a
+    relative one taken under ``cwd``."""
     if request.jobspec is None:
-        return request if request.cwd else request.model_copy(update={"cwd": cwd})
+        return request.model_copy(update={"cwd": _under(cwd, request.cwd) if request.cwd else cwd})
     attributes = request.jobspec.get("attributes")
     system = attributes.get("system") if isinstance(attributes, dict) else None
-    if not isinstance(system, dict) or system.get("cwd"):
+    if not isinstance(system, dict):
         return request  # a malformed jobspec is the backend's to refuse, as it is
+    given = system.get("cwd")
+    wanted = _under(cwd, given) if given else cwd
+    if wanted == given:
+        return request
     jobspec = copy.deepcopy(request.jobspec)
-    jobspec["attributes"]["system"]["cwd"] = cwd
+    jobspec["attributes"]["system"]["cwd"] = wanted
     return request.model_copy(update={"jobspec": jobspec})
 
 

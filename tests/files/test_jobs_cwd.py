@@ -52,3 +52,40 @@ def test_a_given_cwd_is_kept(jobs: TestClient, tmp_path: Path) -> None:
     elsewhere.mkdir()
     done, output = run(jobs, {"command": ["pwd"], "cwd": str(elsewhere)})
     assert (output, done["cwd"]) == (f"{elsewhere}\n", str(elsewhere))
+
+
+def test_a_relative_cwd_is_under_the_root(jobs: TestClient, root: Path) -> None:
+    assert (
+        jobs.put("/api/v1/files/run1/input.txt?parents=true", content=b"b\na\n").status_code == 201
+    )
+    done, output = run(jobs, {"command": ["sh", "-c", "pwd; sort input.txt"], "cwd": "run1"})
+    assert output == f"{root}/run1\na\nb\n"
+    assert done["cwd"] == f"{root}/run1"
+
+
+def test_a_relative_jobspec_cwd_is_under_the_root_too(jobs: TestClient, root: Path) -> None:
+    (root / "run2").mkdir()
+    jobspec = build_jobspec(JobRequest(command=["pwd"], cwd="./run2/"))
+    done, output = run(jobs, {"jobspec": jobspec})
+    assert (output, done["cwd"]) == (f"{root}/run2\n", f"{root}/run2")
+
+
+@pytest.mark.parametrize("form", ["command", "jobspec"])
+def test_a_relative_cwd_too_long_under_the_root_is_taken_and_the_job_says_why(
+    jobs: TestClient, root: Path, form: str
+) -> None:
+    # At most 4096 characters as sent; joined onto the root the path is longer than
+    # any directory can be. The job is taken, as Flux takes it, and its output says
+    # why it did not run there (the local backend fails it; Flux's shell goes to /tmp).
+    cwd = "d" * 4096
+    body: dict[str, Any] = {"command": ["true"], "cwd": cwd}
+    if form == "jobspec":
+        body = {"jobspec": build_jobspec(JobRequest(command=["true"], cwd=cwd))}
+    response = jobs.post("/api/v1/jobs", json=body)
+    assert response.status_code == 201, response.text
+    done = wait_for(jobs, response.json()["id"])
+    assert done["cwd"] == f"{root}/{cwd}"
+    output = jobs.get(f"/api/v1/jobs/{done['id']}/output").text
+    said = (done["exception"] or {}).get("note", "") + output
+    # Flux's shell cuts its log line short, before the reason
+    assert "File name too long" in said or "Could not change dir to" in said, said
