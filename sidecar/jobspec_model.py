@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from sidecar.patterns import ENV_NAME, INTEGRAL, NO_NUL, full
+from sidecar.patterns import ENV_NAME, INTEGRAL, NO_NUL, full, is_unicode
 
 Text = Annotated[str, Field(pattern=NO_NUL)]
 Name = Annotated[str, Field(pattern=NO_NUL, min_length=1, max_length=256)]
@@ -40,6 +40,8 @@ def _env_name(key: str) -> str:
 def _no_nul(text: str) -> str:
     if "\0" in text:
         raise ValueError("contains a NUL byte")
+    if not is_unicode(text):
+        raise ValueError("is not valid Unicode text (a lone surrogate)")
     return text
 
 

@@ -15,8 +15,21 @@ from typing import Any
 from pydantic import BeforeValidator
 
 NO_NUL = r"^[^\x00]*$"
-# A script as flux batch takes it: a shebang line first.
-SCRIPT = r"^#![^\x00]*$"
+# A script as flux batch takes it: a shebang line first, Unix line breaks (a
+# carriage return would end up in the interpreter's name, as sbatch warns).
+SCRIPT = r"^#![^\x00\r]*$"
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be written out as UTF-8: JSON's ``\\ud800`` decodes to a
+    lone surrogate, which no file, argument or environment can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # ``scheme:value`` of a Flux dependency (RFC 26), split at the first colon.
 DEPENDENCY = r"^[^:\x00]+:[^\x00]+$"

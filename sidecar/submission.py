@@ -3,12 +3,14 @@
 Its JSON Schema is the validator written out: a ``oneOf`` of the command and
 script forms (each plain, or with exclusive nodes and so a node count) and
 the jobspec form, each forbidding the others' fields, and a pattern for every string the
-validator parses. The one rule JSON Schema cannot state (two
-fields compared: ``nodes`` at most ``tasks``) is in the description.
+validator parses. The two rules a pattern without look-around cannot state
+(``nodes`` at most ``tasks``; no script line that ``flux batch`` would read
+as a directive) are in the descriptions.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Annotated, Any
 
@@ -25,7 +27,16 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from sidecar.jobspec_model import Environment, JobspecV1
-from sidecar.patterns import DEPENDENCY, DURATION, INTEGRAL, NO_NUL, SCRIPT, SHELL_WORDS, full
+from sidecar.patterns import (
+    DEPENDENCY,
+    DURATION,
+    INTEGRAL,
+    NO_NUL,
+    SCRIPT,
+    SHELL_WORDS,
+    full,
+    is_unicode,
+)
 
 _FSD_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_HELP = "use seconds or a duration such as '30s', '10m', '2h'"
@@ -106,6 +117,8 @@ Seconds = Annotated[
 ]
 Text = Annotated[str, Field(pattern=NO_NUL)]
 MAX_SCRIPT = 1_000_000
+# A line flux batch would read as a directive (flux.job.directives.DirectiveParser).
+_DIRECTIVE = re.compile(r"^[^\w]*(?:flux|FLUX):")
 
 
 def _check_script(value: Any) -> Any:
@@ -114,6 +127,16 @@ def _check_script(value: Any) -> Any:
             raise ValueError("a script starts with #! and its interpreter, e.g. #!/bin/sh")
         if "\0" in value:
             raise ValueError("a script must not contain a NUL byte")
+        if not is_unicode(value):
+            raise ValueError("a script must be valid Unicode text (it has a lone surrogate)")
+        if "\r" in value:
+            raise ValueError(r"a script must have Unix line breaks (\n), not DOS ones (\r\n)")
+        for number, line in enumerate(value.split("\n"), start=1):
+            if _DIRECTIVE.match(line):
+                raise ValueError(
+                    f"line {number} is a 'flux:' directive, which only flux batch reads: "
+                    "give its options as fields (nodes, tasks, time_limit, ...) instead"
+                )
         if len(value) > MAX_SCRIPT:
             raise ValueError(f"a script is at most {MAX_SCRIPT} characters")
     return value
@@ -207,7 +230,10 @@ class JobRequest(BaseModel):
     )
     script: Script | None = Field(
         None,
-        description="the text of a script that starts with #!, as flux batch and sbatch take it",
+        description=(
+            "the text of a script that starts with #!, as flux batch and sbatch take it; "
+            "Unix line breaks, and no '# flux:' directive lines (give their options as fields)"
+        ),
         examples=["#!/bin/sh\nhostname\n"],
     )
     batch: bool = Field(

@@ -51,10 +51,48 @@ def test_a_scripts_exit_status_is_the_jobs(any_client: TestClient) -> None:
         ({"script": SCRIPT, "command": ["true"]}, "body"),
         ({"command": ["true"], "batch": False}, "body"),
         ({"script": SCRIPT, "batch": "no"}, "batch"),
+        ({"script": "#!/bin/sh\r\necho dos\r\n"}, "script"),
+        ({"script": "#!/bin/sh\n# flux: -N2\necho two\n"}, "script"),
+        ({"script": "#!/usr/bin/env python3\n#FLUX: --nodes=2\n"}, "script"),
     ],
-    ids=["no-shebang", "nul", "and-a-command", "batch-without-script", "batch-not-bool"],
+    ids=[
+        "no-shebang",
+        "nul",
+        "and-a-command",
+        "batch-without-script",
+        "batch-not-bool",
+        "dos-line-breaks",
+        "flux-directive",
+        "flux-directive-upper",
+    ],
 )
 def test_bad_scripts_are_refused(client: TestClient, body: dict[str, Any], field: str) -> None:
     response = client.post("/api/v1/jobs", json=body)
     assert response.status_code == 422, response.text
     assert field in {error["field"] for error in response.json()["errors"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (r'{"script": "#!/bin/sh\necho \ud800"}', "script", "lone surrogate"),
+        (r'{"command": "env", "env": {"A": "\udfff"}}', "env.A", "lone surrogate"),
+        ('{"script": "#!/bin/sh\\r\\necho"}', "script", "Unix line breaks"),
+        ('{"script": "#!/bin/sh\\n  # flux: -t 5m"}', "script", "line 2 is a 'flux:' directive"),
+    ],
+    ids=["script-surrogate", "env-surrogate", "dos", "directive"],
+)
+def test_refusals_say_why(client: TestClient, body: str, field: str, words: str) -> None:
+    # Raw JSON: a lone surrogate cannot be encoded by a client library, only escaped.
+    response = client.post(
+        "/api/v1/jobs", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert words in errors[field], errors
+
+
+def test_a_comment_that_only_mentions_flux_runs(any_client: TestClient) -> None:
+    script = "#!/bin/sh\n# runs under flux: no directive\necho ok\n"
+    done, lines = _run(any_client, script=script)
+    assert (done["result"], lines) == ("COMPLETED", ["ok"])
