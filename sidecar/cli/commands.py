@@ -38,7 +38,7 @@ from sidecar.client import (
     ValidationFailed,
     WaitTimeout,
 )
-from sidecar.models import Job, JobRequest, JobResult, JobState
+from sidecar.models import IdleStatus, Job, JobRequest, JobResult, JobState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_AUTH, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_INVALID, EXIT_UNAVAILABLE = 3, 4, 5, 6, 7
@@ -234,9 +234,19 @@ def info(client: SidecarClient, args: argparse.Namespace) -> int:
         ("broker", backend.broker_version or ""),
         ("uptime", fmt.duration(found.uptime)),
         ("auth", "on" if found.auth else "OFF"),
+        ("idle", _idle(found.idle_shutdown)),
     ]
     out("\n".join(f"{key:<8} {value}".rstrip() for key, value in rows))
     return EXIT_OK
+
+
+def _idle(status: IdleStatus | None) -> str:
+    if status is None:
+        return "teardown off"
+    return (
+        f"{fmt.duration(status.idle_seconds)} of {fmt.duration(status.after_seconds)}: "
+        f"shuts down in {fmt.duration(status.seconds_left)} unless a job or call comes"
+    )
 
 
 def shutdown(client: SidecarClient, args: argparse.Namespace) -> int:

@@ -120,6 +120,17 @@ def test_job_events_resources_info(env: dict[str, str], capsys: pytest.CaptureFi
     assert run(capsys, "resources")[1].splitlines()[1].split()[0] == "nodes"
     assert Info.model_validate_json(run(capsys, "info", "--json")[1]).backend.kind == "local"
     assert "backend  local" in run(capsys, "info")[1]
+    assert "idle     teardown off" in run(capsys, "info")[1]
+
+
+def test_info_shows_the_time_left_before_idle_teardown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with run_server(tmp_path, args=("--backend", "local", "--idle-shutdown", "2h")) as server:
+        code, out, _ = run(capsys, "info", "--url", server.url, "--token", server.token)
+    assert code == 0
+    idle = next(line for line in out.splitlines() if line.startswith("idle "))
+    assert " of 2h00m: shuts down in 1h59m unless a job or call comes" in idle
 
 
 def test_cancel_and_signal(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -275,6 +275,14 @@ def test_idle_teardown_is_off_unless_asked_for(defaults: Rendered) -> None:
     assert asked.sidecar["environment"]["FLUX_SIDECAR_IDLE_SHUTDOWN"] == "30m"
 
 
+@pytest.mark.parametrize(("given", "env"), [(600, "600"), ("600", "600"), (0, None), ("", None)])
+def test_idle_teardown_takes_seconds_as_a_number_too(given: object, env: str | None) -> None:
+    environment = render_values({"sidecar": {"idleShutdown": given}}).sidecar["environment"]
+    assert environment.get("FLUX_SIDECAR_IDLE_SHUTDOWN") == env
+
+
 def test_a_bad_idle_duration_fails_the_render() -> None:
     with pytest.raises(helm.HelmValuesError), helm.Chart.load(CHART) as chart:
         chart.render({"sidecar": {"idleShutdown": "soon"}}, name=RELEASE)
+    with pytest.raises(helm.HelmValuesError), helm.Chart.load(CHART) as chart:
+        chart.render({"sidecar": {"idleShutdown": -5}}, name=RELEASE)
