@@ -190,6 +190,13 @@ def test_listing_shows_links_sorted_and_truncated(files: TestClient, root: Path)
     assert files.get("/api/v1/files/link").content == b"a.txt"
 
 
+def test_listing_hides_uploads_still_being_written(files: TestClient, root: Path) -> None:
+    (root / ".flux-sidecar-upload-0123456789abcdef").write_bytes(b"half")
+    (root / ".hidden").write_text("shown")
+    names = [e["name"] for e in files.get("/api/v1/files").json()["entries"]]
+    assert names == [".hidden"]
+
+
 def test_a_fifo_is_refused_rather_than_waited_on(files: TestClient, root: Path) -> None:
     os.mkfifo(root / "pipe")
     response = files.get("/api/v1/files/pipe")

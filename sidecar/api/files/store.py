@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sidecar.api.files.paths import FileRoot, Parts, file_error, shown
 from sidecar.errors import PathConflict
-from sidecar.filemodels import FileEntry, FileList, FileType
+from sidecar.filemodels import UPLOAD_PREFIX, FileEntry, FileList, FileType
 
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
@@ -73,7 +73,9 @@ class FileStore:
         entries: list[FileEntry] = []
         with self.root.directory(canonical) as fd:
             try:
-                names = sorted(os.listdir(fd))
+                # An upload still being written (or one a crash left behind) is
+                # not a file yet: it appears under its own name once complete.
+                names = sorted(n for n in os.listdir(fd) if not n.startswith(UPLOAD_PREFIX))
             except OSError as exc:
                 raise file_error(exc, parts) from None
             for name in names:
