@@ -9,11 +9,12 @@ Error bodies come last, from ``sidecar.api.errors``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi.routing import APIRoute
 
-from sidecar.api.errors import document_errors
+from sidecar.api.errors import AUTH_CHALLENGE, document_errors
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 SECURITY_SCHEMES = {
@@ -29,7 +30,16 @@ _BACKEND_ERRORS = {
     "503": {"description": "broker unavailable or shutting down"},
     "504": {"description": "the broker did not answer in time"},
 }
-_AUTH_ERROR = {"description": "missing or wrong token; see WWW-Authenticate"}
+_AUTH_ERROR = {
+    "description": "missing or wrong token; see WWW-Authenticate",
+    "headers": {
+        "WWW-Authenticate": {
+            "description": f"the challenge: {AUTH_CHALLENGE}",
+            "required": True,
+            "schema": {"type": "string", "const": AUTH_CHALLENGE},
+        }
+    },
+}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -91,7 +101,8 @@ def document_api(schema: dict[str, Any], *, auth: bool, metrics_auth: bool) -> d
             responses = operation.setdefault("responses", {})
             if auth and path not in open_paths:
                 operation["security"] = _SECURITY
-                responses.setdefault("401", _AUTH_ERROR)
+                refused = responses.setdefault("401", copy.deepcopy(_AUTH_ERROR))
+                refused.setdefault("headers", copy.deepcopy(_AUTH_ERROR["headers"]))
             if path.startswith(("/api/v1/", "/v1/")) and path != "/v1/token":
                 for code, response in _BACKEND_ERRORS.items():
                     responses.setdefault(code, response)

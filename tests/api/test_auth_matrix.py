@@ -9,6 +9,7 @@ is covered the day it is added, and the document cannot claim otherwise.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,7 @@ BAD_CREDENTIALS: dict[str, str | bytes | None] = {
 }
 
 
+@functools.cache
 def _document() -> dict[str, Any]:
     document: dict[str, Any] = create_app(
         make_settings(user="flux"), LocalBackend(cores=1)
@@ -81,6 +83,8 @@ def test_operation_requires_the_token(
     headers = {"Authorization": header} if header is not None else {}
     response = strict_client.request(method, _concrete(path), headers=headers, json={})
     assert response.status_code == 401, (method, path, response.text)
+    declared = _document()["paths"][path][method.lower()]["responses"]["401"]["headers"]
+    assert declared["WWW-Authenticate"]["schema"]["const"] == response.headers["WWW-Authenticate"]
     assert response.headers["WWW-Authenticate"].startswith("Bearer ")
     assert response.json()["detail"]
     assert TOKEN not in response.text

@@ -110,6 +110,8 @@ def test_every_form_of_submission(generated: str, client: Any) -> None:
         models.CommandJob(command=["true"], time_limit="1m"),
         models.ExclusiveCommandJob(command="true", exclusive=True, nodes=1),
         models.JobspecJob.from_dict({"jobspec": spec}),
+        models.ScriptJob(script="#!/bin/sh\ntrue\n", batch=False),
+        models.ExclusiveScriptJob(script="#!/bin/sh\ntrue\n", exclusive=True, nodes=1),
     ]
     for body in bodies:
         job = submit_job.sync(client=client, body=body)
