@@ -116,9 +116,23 @@ def test_operator_0_2_1_would_drop_only_the_fields_the_readme_lists() -> None:
     }
 
 
-def test_pod_labels_the_operator_owns_are_refused() -> None:
+# job-index: the operator patches it onto pods that lack it (labels.go), so one given
+# here would stand, the same wrong index on every pod.
+@pytest.mark.parametrize(
+    "label",
+    [
+        "app.kubernetes.io/name",
+        "namespace",
+        "hpa-selector",
+        "app",
+        "job-name",
+        "job-index",
+        "batch.kubernetes.io/job-completion-index",
+    ],
+)
+def test_pod_labels_the_operator_owns_are_refused(label: str) -> None:
     with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmRenderError, match="itself"):
-        chart.render({"minicluster": {"podLabels": {"app.kubernetes.io/name": "x"}}}, name="mc")
+        chart.render({"minicluster": {"podLabels": {label: "x"}}}, name="mc")
     labels = render_values_file(None).one("MiniCluster")["spec"]["pod"]["labels"]
     assert labels == {"app.kubernetes.io/instance": "mc"}
 
