@@ -27,8 +27,20 @@ def data_file(root: Path) -> str:
         ("bytes=-5000", 0, SIZE - 1),
         ("bytes=5-5", 5, 5),
         (" Bytes = 10-19 ", 10, 19),
+        ("bytes=1-2,", 1, 2),
+        ("bytes=, 3-4 ,,", 3, 4),
     ],
-    ids=["first-bytes", "suffix", "open-end", "end-past-file", "long-suffix", "one", "spaced"],
+    ids=[
+        "first-bytes",
+        "suffix",
+        "open-end",
+        "end-past-file",
+        "long-suffix",
+        "one",
+        "spaced",
+        "empty-element-after",
+        "empty-elements-around",
+    ],
 )
 def test_a_range_is_206_with_exactly_those_bytes(
     files: TestClient, data_file: str, header: str, first: int, last: int
@@ -42,8 +54,26 @@ def test_a_range_is_206_with_exactly_those_bytes(
 
 @pytest.mark.parametrize(
     "header",
-    ["bytes=abc", "bytes=", "bytes=-", "bytes=10-5", "bytes=1024-", "bytes=5000-6000", "bytes=-0"],
-    ids=["letters", "empty", "dash", "backwards", "at-the-end", "past-the-end", "empty-suffix"],
+    [
+        "bytes=abc",
+        "bytes=",
+        "bytes=,",
+        "bytes=-",
+        "bytes=10-5",
+        "bytes=1024-",
+        "bytes=5000-6000",
+        "bytes=-0",
+    ],
+    ids=[
+        "letters",
+        "empty",
+        "only-commas",
+        "dash",
+        "backwards",
+        "at-the-end",
+        "past-the-end",
+        "empty-suffix",
+    ],
 )
 def test_a_bad_range_is_416_with_the_size(files: TestClient, data_file: str, header: str) -> None:
     response = files.get(data_file, headers={"Range": header})

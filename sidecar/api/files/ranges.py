@@ -21,8 +21,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     unit, sep, ranges = header.partition("=")
     if unit.strip().lower() != "bytes":
         return None
-    specs = [_SPEC.fullmatch(spec.strip()) for spec in ranges.split(",")]
-    if not sep or any(m is None or m["first"] == m["last"] == "" for m in specs):
+    # Empty list elements ("bytes=0-9,") are ignored, as RFC 9110 section 5.6.1 asks.
+    specs = [_SPEC.fullmatch(spec.strip()) for spec in ranges.split(",") if spec.strip()]
+    if not sep or not specs or any(m is None or m["first"] == m["last"] == "" for m in specs):
         raise RangeNotSatisfiable(
             f"malformed Range {header[:64]!r}: use bytes=FIRST-LAST, bytes=FIRST- or bytes=-COUNT",
             size,
