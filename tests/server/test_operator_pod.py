@@ -162,6 +162,30 @@ def test_shutdown_before_every_broker_joined_waits_for_them(cluster: MiniCluster
     assert "waiting for the broker's run state" in lead.logs()
 
 
+def test_a_broker_that_has_not_joined_yet_is_waited_for(cluster: MiniCluster) -> None:
+    # Until a broker enters its INIT state it answers its local clients' requests,
+    # all but a few, with EAGAIN, "Upstream Flux broker is offline. Try again later."
+    # (flux-core src/broker/modhash.c); a broker other than rank 0 stays there until
+    # its parent answers. A sidecar that connects in that window must ask again.
+    worker = cluster.pods[1]
+    cluster.start_broker(1)
+    worker.wait_for_socket(cluster.revision, cluster.brokers[0])
+    env = {**cluster.sidecar_env, "JOB_COMPLETION_INDEX": "0"}  # serve it as a lead would
+    sidecar = worker.start_sidecar_container(env, TOKEN, wait=False)
+    with sidecar.client() as http:
+        assert answer_of(http, "/readyz") == 503
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        while "offline" not in sidecar.logs():
+            assert time.monotonic() < deadline, sidecar.logs()
+            time.sleep(0.1)
+        cluster.start_broker(0)
+        while answer_of(http, "/readyz") != 200:
+            assert time.monotonic() < deadline + EXIT_TIMEOUT, sidecar.logs()
+            time.sleep(0.1)
+        assert http.post("/api/v1/jobs", json={"command": ["true"]}).status_code == 201
+    assert sidecar.logs().count("offline") == 1, "said once, not at every retry"
+
+
 @pytest.mark.parametrize("extra_env", [{"FLUX_SIDECAR_BROKER_GONE_SECONDS": "3"}], ids=["gone=3s"])
 def test_a_broker_container_that_dies_ends_the_sidecar(cluster: MiniCluster) -> None:
     cluster.start_broker(0)

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 # Looking for the socket costs a stat(): one that appears is tried within a second.
 RETRY_SECONDS = (0.1, 0.2, 0.5, 1.0)
 FIRST_CONNECT_SECONDS = 5.0
+# How soon to ask again for the broker's state when it said "try again later".
+OFFLINE_RETRY_SECONDS = 0.2
 # Callback failures tolerated per minute before the connection is replaced.
 MAX_RECOVERIES = 5
 BROKER_RUN = 5  # broker_state_t STATE_RUN (flux-core src/broker/state_machine.h)
@@ -242,7 +244,7 @@ class FluxWorker:
             self._on_ready(session)
         return True
 
-    def _follow_state(self, session: Session) -> None:
+    def _follow_state(self, session: Session, *, retry: bool = False) -> None:
         """Ready while the broker is in its RUN state (``state-machine.monitor``).
 
         The stream also keeps the handle watched by the reactor, so a broker
@@ -256,20 +258,43 @@ class FluxWorker:
                 future.reset()
             except (OSError, KeyError, TypeError, ValueError) as exc:
                 self.ready = False
-                self._set_problem(f"the Flux broker at {session.uri} is stopping ({exc})")
                 self._first_attempt.set()
+                if isinstance(exc, OSError) and exc.errno == errno.EAGAIN:
+                    # Before its INIT state a broker rebuffs its clients' requests
+                    # with EAGAIN, "Upstream Flux broker is offline. Try again later."
+                    # (src/broker/modhash.c); one that is not rank 0 stays there until
+                    # its parent answers. The connection is fine: ask again.
+                    self._set_problem(
+                        f"waiting for the Flux broker at {session.uri} to start ({exc.strerror})"
+                    )
+                    with contextlib.suppress(ValueError):
+                        session.keep.remove(future)
+                    self._follow_state_later(session)
+                    return
+                self._set_problem(f"the Flux broker at {session.uri} is stopping ({exc})")
                 return
             try:
                 self._state_changed(session, state)
             except Exception:
                 logger.exception("starting the broker's watchers failed")
 
-        self._set_problem(f"waiting for the Flux broker at {session.uri} to start")
+        if not retry:
+            self._set_problem(f"waiting for the Flux broker at {session.uri} to start")
         future = session.handle.rpc(
             "state-machine.monitor", {}, flags=flux.constants.FLUX_RPC_STREAMING
         )
         future.then(update)
         session.keep.append(future)
+
+    def _follow_state_later(self, session: Session) -> None:
+        def again(handle: Any, watcher: Any, revents: int, args: Any) -> None:
+            watcher.stop()
+            session.keep.remove(watcher)
+            self._follow_state(session, retry=True)
+
+        timer = session.handle.timer_watcher_create(OFFLINE_RETRY_SECONDS, again)
+        timer.start()
+        session.keep.append(timer)
 
     def _state_changed(self, session: Session, state: int) -> None:
         if state < BROKER_RUN:
