@@ -125,6 +125,13 @@ def _dependency(uri: str) -> dict[str, str]:
     return {"scheme": scheme, "value": value}
 
 
+def system_attributes(jobspec: dict[str, Any]) -> dict[str, Any] | None:
+    """A jobspec's ``attributes.system``, or None where it has no such object."""
+    attributes = jobspec.get("attributes")
+    system = attributes.get("system") if isinstance(attributes, dict) else None
+    return system if isinstance(system, dict) else None
+
+
 def request_from_jobspec(jobspec: dict[str, Any]) -> JobRequest:
     """The command request a jobspec v1 describes; ``InvalidJobspec`` if it is not one.
 
@@ -134,12 +141,11 @@ def request_from_jobspec(jobspec: dict[str, Any]) -> JobRequest:
     """
     # Flux takes a cwd of any length: the API's limit is on what the caller sent,
     # and a relative cwd has since been joined onto the files root.
-    attributes = jobspec.get("attributes")
-    given = attributes.get("system") if isinstance(attributes, dict) else None
-    cwd = given.get("cwd") if isinstance(given, dict) else None
-    if isinstance(cwd, str):
-        without = {k: v for k, v in given.items() if k != "cwd"}  # type: ignore[union-attr]
-        jobspec = {**jobspec, "attributes": {**attributes, "system": without}}  # type: ignore[dict-item]
+    given = system_attributes(jobspec)
+    cwd = given.get("cwd") if given is not None else None
+    if given is not None and isinstance(cwd, str):
+        without = {k: v for k, v in given.items() if k != "cwd"}
+        jobspec = {**jobspec, "attributes": {**jobspec["attributes"], "system": without}}
     try:
         spec = JobspecV1.model_validate(jobspec)
     except ValidationError as exc:

@@ -117,28 +117,30 @@ Seconds = Annotated[
 ]
 Text = Annotated[str, Field(pattern=NO_NUL)]
 MAX_SCRIPT = 1_000_000
-# A line flux batch would read as a directive (flux.job.directives.DirectiveParser).
-_DIRECTIVE = re.compile(r"^[^\w]*(?:flux|FLUX):")
+# A line flux batch would read as a directive (flux.job.directives.DirectiveParser
+# matches ^[^\w]*(?:flux|FLUX): line by line; here the whole text at once).
+_DIRECTIVE = re.compile(r"^[^\w\n]*(?:flux|FLUX):", re.MULTILINE)
 
 
 def _check_script(value: Any) -> Any:
     if isinstance(value, str):
         if not value.startswith("#!"):
             raise ValueError("a script starts with #! and its interpreter, e.g. #!/bin/sh")
+        if len(value) > MAX_SCRIPT:
+            raise ValueError(f"a script is at most {MAX_SCRIPT} characters")
         if "\0" in value:
             raise ValueError("a script must not contain a NUL byte")
         if not is_unicode(value):
             raise ValueError("a script must be valid Unicode text (it has a lone surrogate)")
         if "\r" in value:
             raise ValueError(r"a script must have Unix line breaks (\n), not DOS ones (\r\n)")
-        for number, line in enumerate(value.split("\n"), start=1):
-            if _DIRECTIVE.match(line):
-                raise ValueError(
-                    f"line {number} is a 'flux:' directive, which only flux batch reads: "
-                    "give its options as fields (nodes, tasks, time_limit, ...) instead"
-                )
-        if len(value) > MAX_SCRIPT:
-            raise ValueError(f"a script is at most {MAX_SCRIPT} characters")
+        directive = _DIRECTIVE.search(value)
+        if directive is not None:
+            number = value.count("\n", 0, directive.start()) + 1
+            raise ValueError(
+                f"line {number} is a 'flux:' directive, which only flux batch reads: "
+                "give its options as fields (nodes, tasks, time_limit, ...) instead"
+            )
     return value
 
 

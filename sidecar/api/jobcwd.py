@@ -14,6 +14,7 @@ import posixpath
 from typing import Any
 
 from sidecar.backends.base import JobBackend
+from sidecar.jobspec import system_attributes
 from sidecar.models import Job, JobRequest
 
 
@@ -28,10 +29,10 @@ def with_default_cwd(request: JobRequest, cwd: str) -> JobRequest:
     """The request with ``cwd`` as its working directory unless it names one, and a
     relative one taken under ``cwd``."""
     if request.jobspec is None:
-        return request.model_copy(update={"cwd": _under(cwd, request.cwd) if request.cwd else cwd})
-    attributes = request.jobspec.get("attributes")
-    system = attributes.get("system") if isinstance(attributes, dict) else None
-    if not isinstance(system, dict):
+        wanted = _under(cwd, request.cwd) if request.cwd else cwd
+        return request if wanted == request.cwd else request.model_copy(update={"cwd": wanted})
+    system = system_attributes(request.jobspec)
+    if system is None:
         return request  # a malformed jobspec is the backend's to refuse, as it is
     given = system.get("cwd")
     wanted = _under(cwd, given) if given else cwd

@@ -30,15 +30,13 @@ _BACKEND_ERRORS = {
     "503": {"description": "broker unavailable or shutting down"},
     "504": {"description": "the broker did not answer in time"},
 }
-_AUTH_ERROR = {
-    "description": "missing or wrong token; see WWW-Authenticate",
-    "headers": {
-        "WWW-Authenticate": {
-            "description": f"the challenge: {AUTH_CHALLENGE}",
-            "required": True,
-            "schema": {"type": "string", "const": AUTH_CHALLENGE},
-        }
-    },
+_AUTH_ERROR = "missing or wrong token; see WWW-Authenticate"
+_AUTH_HEADERS = {
+    "WWW-Authenticate": {
+        "description": f"the challenge: {AUTH_CHALLENGE}",
+        "required": True,
+        "schema": {"type": "string", "const": AUTH_CHALLENGE},
+    }
 }
 
 
@@ -101,8 +99,8 @@ def document_api(schema: dict[str, Any], *, auth: bool, metrics_auth: bool) -> d
             responses = operation.setdefault("responses", {})
             if auth and path not in open_paths:
                 operation["security"] = _SECURITY
-                refused = responses.setdefault("401", copy.deepcopy(_AUTH_ERROR))
-                refused.setdefault("headers", copy.deepcopy(_AUTH_ERROR["headers"]))
+                refused = responses.setdefault("401", {"description": _AUTH_ERROR})
+                refused.setdefault("headers", copy.deepcopy(_AUTH_HEADERS))
             if path.startswith(("/api/v1/", "/v1/")) and path != "/v1/token":
                 for code, response in _BACKEND_ERRORS.items():
                     responses.setdefault(code, response)

@@ -79,8 +79,9 @@ def test_bad_scripts_are_refused(client: TestClient, body: dict[str, Any], field
         (r'{"command": "env", "env": {"A": "\udfff"}}', "env.A", "lone surrogate"),
         ('{"script": "#!/bin/sh\\r\\necho"}', "script", "Unix line breaks"),
         ('{"script": "#!/bin/sh\\n  # flux: -t 5m"}', "script", "line 2 is a 'flux:' directive"),
+        ('{"script": "#!/bin/sh\\n\\n \\n#FLUX: -N2"}', "script", "line 4 is a 'flux:'"),
     ],
-    ids=["script-surrogate", "env-surrogate", "dos", "directive"],
+    ids=["script-surrogate", "env-surrogate", "dos", "directive", "directive-after-blanks"],
 )
 def test_refusals_say_why(client: TestClient, body: str, field: str, words: str) -> None:
     # Raw JSON: a lone surrogate cannot be encoded by a client library, only escaped.
