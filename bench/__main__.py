@@ -51,7 +51,7 @@ def start_up(venv: Path | None, backend: str, runs: int, samples: Samples) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=300, help="submissions per 32-client figure")
+    parser.add_argument("--jobs", type=int, default=600, help="submissions per 32-client figure")
     parser.add_argument("--single-jobs", type=int, default=100, help="per 1-client figure")
     parser.add_argument("--runs", type=int, default=3, help="rounds per figure (medians)")
     parser.add_argument("--upstream", type=Path, help="virtual environment of flux-restful")
@@ -72,7 +72,7 @@ def main() -> None:
             servers.append(stack.enter_context(upstream(venv)))
         side = servers[0]
         settle = workload.settle if on_flux else partial(local_settle, side)
-        in_process = workload.in_process_rate if on_flux else workload.local_in_process_rate
+        in_process = workload.in_process if on_flux else workload.local_in_process
         settle()
         found = measure_submissions(
             servers,
@@ -81,6 +81,7 @@ def main() -> None:
             runs=args.runs,
             jobs=args.jobs,
             single=args.single_jobs,
+            drain=workload.drain if on_flux else None,
         )
         samples.values.update(found.values)
         have = 0

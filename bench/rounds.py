@@ -17,18 +17,22 @@ from bench.load import Load, load
 from bench.servers import Server, cpu_seconds
 
 Settle = Callable[[], None]
-InProcess = Callable[..., float]
+InProcess = Callable[..., Load]
+CONCURRENCY = (32, 1)
 
 
 @dataclass
 class Samples:
-    """Per figure, one value per round, in round order."""
+    """Per figure, one value per round, in round order; latencies pooled over every round."""
 
     values: dict[str, list[float]] = field(default_factory=dict)
-    loads: dict[str, list[Load]] = field(default_factory=dict)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, key: str, value: float) -> None:
         self.values.setdefault(key, []).append(value)
+
+    def pool(self, key: str, latencies: list[float]) -> None:
+        self.latencies.setdefault(key, []).extend(latencies)
 
     def median(self, key: str) -> float | None:
         got = self.values.get(key)
@@ -40,6 +44,12 @@ class Samples:
         if not top or not bottom:
             return None
         return statistics.median(a / b for a, b in zip(top, bottom, strict=True))
+
+    def percentiles(self) -> None:
+        """p50 and p99 (ms) of each pooled figure (of 3 rounds of 100, p99 is the third slowest)."""
+        for key, pooled in self.latencies.items():
+            self.values[f"{key}/p50-ms"] = [percentile(pooled, 0.5) * 1000]
+            self.values[f"{key}/p99-ms"] = [percentile(pooled, 0.99) * 1000]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -55,8 +65,16 @@ def measure_submissions(
     runs: int,
     jobs: int,
     single: int,
+    drain: Settle | None = None,
 ) -> Samples:
-    """Submissions/s at 32 and 1 clients, jobs running and held; latency and CPU per submission."""
+    """Submissions/s at 32 and 1 clients, jobs running and held; latency and CPU per job.
+
+    The in-process baseline has as many submissions in flight as the servers
+    have clients, and, once a round, all of them at once (the broker's
+    ceiling). A server's CPU is counted from its first submission to its last
+    answer, and then, apart, until ``drain`` has seen the jobs run to their
+    end: the sidecar follows every job's events as it runs.
+    """
     samples = Samples()
     for server in servers:  # warm-up: imports, caches, first connections
         load(server.port, server.submit(held=server.name == "sidecar"), 8, 40)
@@ -65,21 +83,32 @@ def measure_submissions(
         order = servers if round_number % 2 == 0 else servers[::-1]
         for held in (False, True):
             mode = "held" if held else "running"
-            samples.add(f"in-process/{mode}", in_process(jobs, held=held))
+            samples.add(f"in-process/{mode}/all", in_process(jobs, held=held).rate)
             settle()
-            for clients, count in ((32, jobs), (1, single)):
+            for clients in CONCURRENCY:
+                count = jobs if clients > 1 else single
+                baseline = in_process(count, held=held, window=clients)
+                samples.add(f"in-process/{mode}/{clients}", baseline.rate)
+                if clients == 1:
+                    samples.pool(f"in-process/{mode}/1", baseline.latencies)
+                settle()
                 for server in order:
                     if held and server.name == "upstream":
                         continue  # upstream cannot hold a job
                     key = f"{server.name}/{mode}/{clients}"
                     before = cpu_seconds(server.pid)
                     result = load(server.port, server.submit(held=held), clients, count)
-                    cpu = cpu_seconds(server.pid) - before
+                    loaded = cpu_seconds(server.pid)
                     samples.add(key, result.rate)
-                    samples.add(f"{key}/cpu-ms", cpu * 1000 / count)
-                    samples.add(f"{key}/p50-ms", percentile(result.latencies, 0.5) * 1000)
-                    samples.add(f"{key}/p99-ms", percentile(result.latencies, 0.99) * 1000)
+                    samples.add(f"{key}/cpu-ms", (loaded - before) * 1000 / count)
+                    if drain is not None and not held:
+                        drain()
+                        after = (cpu_seconds(server.pid) - loaded) * 1000 / count
+                        samples.add(f"{key}/drain-cpu-ms", after)
+                    if clients == 1:
+                        samples.pool(key, result.latencies)
                     settle()
+    samples.percentiles()
     return samples
 
 

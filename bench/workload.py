@@ -1,10 +1,13 @@
 """The instance under the servers: the in-process baseline, and its state between measurements.
 
-The baseline is what the broker takes from one handle with every
-``submit_async`` in flight, for the same job the servers submit: ``true``,
-running, or held (urgency 0). Between measurements the instance is brought
-back to the same state (nothing active, no job left), so every measurement
-starts alike; the list figures fill it with inactive jobs first.
+The baseline is what the broker takes from one handle, for the same job the
+servers submit (``true``, running, or held with urgency 0), with as many
+``submit_async`` in flight as the servers have clients: 32, or 1, each sent
+as soon as an earlier one has its job id. With every submission in flight at
+once it is the broker's own ceiling, which no client of one request at a time
+can reach. Between measurements the instance is brought back to the same
+state (nothing active, no job left), so every measurement starts alike; the
+list figures fill it with inactive jobs first.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import asyncio
 import json
 import subprocess
 import time
+from typing import Any
 
+from bench.load import Load
 from sidecar.jobspec import build_jobspec
 from sidecar.models import JobRequest
 
@@ -23,18 +28,35 @@ def _jobspec(held: bool) -> tuple[str, int]:
     return json.dumps(build_jobspec(request)), request.urgency
 
 
-def in_process_rate(jobs: int, *, held: bool) -> float:
-    """Jobs per second from ``submit_async`` with every submission in flight."""
+def in_process(jobs: int, *, held: bool, window: int | None = None) -> Load:
+    """``jobs`` submissions from one handle, ``window`` in flight (None: all of them)."""
     import flux
     import flux.job
 
     handle = flux.Flux()
     jobspec, urgency = _jobspec(held)
+    latencies: list[float] = []
+    sent = 0
+
+    def send() -> None:
+        nonlocal sent
+        sent += 1
+        future = flux.job.submit_async(handle, jobspec, urgency=urgency)
+        future.then(answered, time.perf_counter())
+
+    def answered(future: Any, since: float) -> None:
+        future.get_id()  # raises, and so stops the reactor, if the broker refused it
+        latencies.append(time.perf_counter() - since)
+        if sent < jobs:
+            send()
+        elif len(latencies) == jobs:
+            handle.reactor_stop()
+
     start = time.perf_counter()
-    futures = [flux.job.submit_async(handle, jobspec, urgency=urgency) for _ in range(jobs)]
-    for future in futures:
-        future.get_id()
-    return jobs / (time.perf_counter() - start)
+    for _ in range(jobs if window is None else min(window, jobs)):
+        send()
+    handle.reactor_run()
+    return Load(jobs, time.perf_counter() - start, latencies)
 
 
 def _flux(*args: str, timeout: float = 600) -> None:
@@ -46,6 +68,11 @@ def settle() -> None:
     _flux("cancel", "--all", "--quiet")
     _flux("queue", "idle", "--quiet")
     _flux("job", "purge", "--force", "--num-limit=0")
+
+
+def drain() -> None:
+    """Every job submitted so far run to its end."""
+    _flux("queue", "idle", "--quiet")
 
 
 def fill(jobs: int) -> None:
@@ -66,19 +93,29 @@ def fill(jobs: int) -> None:
     _flux("queue", "idle", "--quiet")
 
 
-def local_in_process_rate(jobs: int, *, held: bool) -> float:
+def local_in_process(jobs: int, *, held: bool, window: int | None = None) -> Load:
     """The local backend's own ``submit``, no HTTP (the baseline without Flux)."""
     from sidecar.backends.local.backend import LocalBackend
 
-    async def run() -> float:
+    async def run() -> Load:
         backend = LocalBackend()
         await backend.start()
         request = JobRequest.model_validate({"command": ["true"], "urgency": 0 if held else 16})
+        latencies: list[float] = []
+        remaining = jobs
+
+        async def submitter() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                since = time.perf_counter()
+                await backend.submit(request)
+                latencies.append(time.perf_counter() - since)
+
         start = time.perf_counter()
-        for _ in range(jobs):
-            await backend.submit(request)
-        rate = jobs / (time.perf_counter() - start)
+        await asyncio.gather(*(submitter() for _ in range(min(window or jobs, jobs))))
+        seconds = time.perf_counter() - start
         await backend.close()
-        return rate
+        return Load(jobs, seconds, latencies)
 
     return asyncio.run(run())
