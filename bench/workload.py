@@ -63,34 +63,23 @@ def _flux(*args: str, timeout: float = 600) -> None:
     subprocess.run(["flux", *args], check=True, capture_output=True, timeout=timeout)
 
 
-def settle() -> None:
-    """Nothing active and no job left: held jobs cancelled, running ones finished, all purged."""
-    _flux("cancel", "--all", "--quiet")
-    _flux("queue", "idle", "--quiet")
-    _flux("job", "purge", "--force", "--num-limit=0")
-
-
 def drain() -> None:
     """Every job submitted so far run to its end."""
     _flux("queue", "idle", "--quiet")
 
 
+def settle() -> None:
+    """Nothing active and no job left: held jobs cancelled, running ones finished, all purged."""
+    _flux("cancel", "--all", "--quiet")
+    drain()
+    _flux("job", "purge", "--force", "--num-limit=0")
+
+
 def fill(jobs: int) -> None:
     """``jobs`` more inactive jobs in the instance: submitted held, then cancelled."""
-    import flux
-    import flux.job
-
-    handle = flux.Flux()
-    jobspec, urgency = _jobspec(held=True)
-    for start in range(0, jobs, 1000):
-        batch = [
-            flux.job.submit_async(handle, jobspec, urgency=urgency)
-            for _ in range(min(1000, jobs - start))
-        ]
-        for future in batch:
-            future.get_id()
+    in_process(jobs, held=True, window=1000)
     _flux("cancel", "--all", "--quiet")
-    _flux("queue", "idle", "--quiet")
+    drain()
 
 
 def local_in_process(jobs: int, *, held: bool, window: int | None = None) -> Load:
