@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,13 @@ from sidecar.config import Settings
 from sidecar.server.app import create_app
 from tests.support.app import AUTH, make_backend, make_settings
 from tests.support.flux import flux_skip_reason
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell runs a background job with SIGINT ignored, and a process started
+    # from here inherits that: the CLI tests that press Ctrl-C need it handled.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
